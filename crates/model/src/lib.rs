@@ -1,0 +1,428 @@
+//! The normalized session model shared by every Tinyvex crate.
+//!
+//! Providers turn an agent's own records into [`ParsedEvent`]s; the ingest
+//! layer packs them with the file's new [`FileCursor`] into a [`FileBatch`];
+//! the store's writer commits batches and stamps every row it changes with
+//! the new [`Revision`]. Nothing in this crate does I/O.
+//!
+//! Identity is derived from the source, never invented: a thread is
+//! `(provider, session_id)` and its public id is [`thread_id`]; an item is
+//! `(thread, key)` where the key comes from the record (byte offset of the
+//! line, tool `call_id`, turn number), so ingesting the same bytes twice
+//! produces the same ids and therefore changes nothing.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+mod time;
+
+pub use time::{format_ms, now_ms, parse_rfc3339_ms};
+
+/// Milliseconds since the Unix epoch, UTC.
+pub type TimestampMs = i64;
+
+/// The agent that wrote a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// OpenAI Codex CLI (rollout JSONL files).
+    Codex,
+    /// Anthropic Claude Code (project JSONL files).
+    Claude,
+    /// OpenCode (JSON storage tree or SQLite).
+    Opencode,
+    /// Google Gemini CLI (chat JSON files).
+    Gemini,
+}
+
+impl ProviderKind {
+    /// Every provider, in display order.
+    pub const ALL: [ProviderKind; 4] = [
+        ProviderKind::Codex,
+        ProviderKind::Claude,
+        ProviderKind::Opencode,
+        ProviderKind::Gemini,
+    ];
+
+    /// The lowercase name used in the database, the CLI and the wire format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Codex => "codex",
+            ProviderKind::Claude => "claude",
+            ProviderKind::Opencode => "opencode",
+            ProviderKind::Gemini => "gemini",
+        }
+    }
+}
+
+impl fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Error for an unknown provider name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownProvider(pub String);
+
+impl fmt::Display for UnknownProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown provider `{}` (expected one of: codex, claude, opencode, gemini)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownProvider {}
+
+impl FromStr for ProviderKind {
+    type Err = UnknownProvider;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "codex" => Ok(ProviderKind::Codex),
+            "claude" => Ok(ProviderKind::Claude),
+            "opencode" => Ok(ProviderKind::Opencode),
+            "gemini" => Ok(ProviderKind::Gemini),
+            other => Err(UnknownProvider(other.to_string())),
+        }
+    }
+}
+
+/// A global commit counter: every write transaction bumps it by one and
+/// stamps it on each row it inserts or changes. "What changed since R" is
+/// `WHERE revision > R`.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Revision(pub u64);
+
+impl fmt::Display for Revision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The public, stable id of a thread: `<provider>-<session id>`.
+pub fn thread_id(provider: ProviderKind, session_id: &str) -> String {
+    format!("{}-{}", provider.as_str(), session_id)
+}
+
+/// The public, stable id of an item: `<thread id>/<key>`.
+pub fn item_id(thread_id: &str, key: &str) -> String {
+    format!("{thread_id}/{key}")
+}
+
+/// What an item is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// A prompt the user typed (never injected context).
+    User,
+    /// Text the assistant showed the user.
+    Assistant,
+    /// Readable reasoning (summaries, thinking blocks).
+    Reasoning,
+    /// A tool call with its input and, once known, its output.
+    ToolCall,
+    /// A plan or todo-list snapshot.
+    Plan,
+    /// Token usage of one turn.
+    Usage,
+    /// An error or an aborted turn.
+    Error,
+}
+
+impl ItemKind {
+    /// The snake_case name used in the database and the wire format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemKind::User => "user",
+            ItemKind::Assistant => "assistant",
+            ItemKind::Reasoning => "reasoning",
+            ItemKind::ToolCall => "tool_call",
+            ItemKind::Plan => "plan",
+            ItemKind::Usage => "usage",
+            ItemKind::Error => "error",
+        }
+    }
+}
+
+impl FromStr for ItemKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "user" => ItemKind::User,
+            "assistant" => ItemKind::Assistant,
+            "reasoning" => ItemKind::Reasoning,
+            "tool_call" => ItemKind::ToolCall,
+            "plan" => ItemKind::Plan,
+            "usage" => ItemKind::Usage,
+            "error" => ItemKind::Error,
+            other => return Err(format!("unknown item kind `{other}`")),
+        })
+    }
+}
+
+impl fmt::Display for ItemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Lifecycle of a tool call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolStatus {
+    /// Called, no output recorded yet.
+    InProgress,
+    /// Output recorded and no failure known.
+    Completed,
+    /// Non-zero exit code or an error output.
+    Failed,
+    /// Refused by the user or the sandbox.
+    Declined,
+}
+
+impl ToolStatus {
+    /// The snake_case name used in the database and the wire format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolStatus::InProgress => "in_progress",
+            ToolStatus::Completed => "completed",
+            ToolStatus::Failed => "failed",
+            ToolStatus::Declined => "declined",
+        }
+    }
+}
+
+impl FromStr for ToolStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "in_progress" => ToolStatus::InProgress,
+            "completed" => ToolStatus::Completed,
+            "failed" => ToolStatus::Failed,
+            "declined" => ToolStatus::Declined,
+            other => return Err(format!("unknown tool status `{other}`")),
+        })
+    }
+}
+
+/// Thread metadata learned from a record. `None` means "not known from this
+/// record"; the writer merges patches field by field (see each field).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThreadPatch {
+    /// First real user prompt, one line. First value wins.
+    pub title: Option<String>,
+    /// Working directory / project. First value wins.
+    pub cwd: Option<String>,
+    /// Git branch when known. First value wins.
+    pub git_branch: Option<String>,
+    /// Model slug. Last value wins (the model of the latest turn).
+    pub model: Option<String>,
+    /// Creation time. The earliest value wins.
+    pub created_at: Option<TimestampMs>,
+    /// Session id of the parent thread (sub-agents, forks). First value wins.
+    pub parent_session_id: Option<String>,
+    /// Agent version that wrote the session. Last value wins.
+    pub agent_version: Option<String>,
+}
+
+impl ThreadPatch {
+    /// True when the patch carries nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == ThreadPatch::default()
+    }
+}
+
+/// Tool-call fields of an item. Merged field by field: a later patch with
+/// `Some` overwrites, `None` keeps what is stored.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolPatch {
+    /// The provider's call id that links a call to its output.
+    pub call_id: Option<String>,
+    /// Broad family: `shell`, `patch`, `web_search`, `mcp`, `plan`, `function`, `custom`.
+    pub tool_kind: Option<String>,
+    /// Tool name as the model called it (`exec_command`, `apply_patch`, ...).
+    pub name: Option<String>,
+    /// The shell command line when the tool runs one.
+    pub command: Option<String>,
+    /// Input as written (usually JSON text).
+    pub input: Option<String>,
+    /// Output as written.
+    pub output: Option<String>,
+    /// Process exit code when known.
+    pub exit_code: Option<i64>,
+    /// Lifecycle status.
+    pub status: Option<ToolStatus>,
+    /// Call time.
+    pub started_at: Option<TimestampMs>,
+    /// Output time.
+    pub ended_at: Option<TimestampMs>,
+}
+
+/// One item of a thread, inserted or merged by `(thread, key)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ItemPatch {
+    /// Stable key inside the thread, derived from the source record.
+    pub key: String,
+    /// Sort position inside the thread (set on insert, never changed).
+    pub seq: i64,
+    /// What the item is (set on insert, never changed).
+    pub kind: ItemKind,
+    /// Time of the record.
+    pub ts: Option<TimestampMs>,
+    /// Text of messages, reasoning and errors.
+    pub text: Option<String>,
+    /// Tool-call fields.
+    pub tool: Option<ToolPatch>,
+    /// Structured payload as JSON: plan steps, token counts, error details.
+    pub data: Option<serde_json::Value>,
+}
+
+impl ItemPatch {
+    /// A message-like item (user, assistant, reasoning, error) with text.
+    pub fn text(
+        key: String,
+        seq: i64,
+        kind: ItemKind,
+        ts: Option<TimestampMs>,
+        text: String,
+    ) -> Self {
+        ItemPatch {
+            key,
+            seq,
+            kind,
+            ts,
+            text: Some(text),
+            tool: None,
+            data: None,
+        }
+    }
+}
+
+/// One source record kept verbatim in the raw event log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RawRecord {
+    /// Byte offset of the record in its file.
+    pub offset: u64,
+    /// Record kind as the source names it (`response_item:function_call`, ...),
+    /// or `invalid` for a line that did not parse.
+    pub kind: String,
+    /// The record's text.
+    pub text: String,
+}
+
+/// What a provider's parser produces from source records.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParsedEvent {
+    /// Thread metadata.
+    Thread(ThreadPatch),
+    /// An item to insert or merge.
+    Item(ItemPatch),
+    /// A source record for the raw event log.
+    Raw(RawRecord),
+}
+
+/// A problem with one record of a file; counted, never fatal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineError {
+    /// Byte offset of the bad record.
+    pub offset: u64,
+    /// What went wrong, for humans.
+    pub message: String,
+}
+
+/// Where reading of one source file stopped: enough to resume exactly there.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileCursor {
+    /// Device of the file when last read (detects replacement).
+    pub dev: u64,
+    /// Inode of the file when last read (detects replacement).
+    pub ino: u64,
+    /// File size when last read.
+    pub size: u64,
+    /// Modification time when last read, nanoseconds since the epoch.
+    pub mtime_ns: i64,
+    /// Byte offset just past the last complete record consumed.
+    pub offset: u64,
+    /// The parser's resumable state (opaque JSON).
+    pub parser_state: String,
+}
+
+/// Everything one read of one source file produced, committed atomically
+/// with the file's new cursor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileBatch {
+    /// The agent that wrote the file.
+    pub provider: ProviderKind,
+    /// Absolute path of the source file.
+    pub path: String,
+    /// The thread the file feeds, once known.
+    pub session_id: Option<String>,
+    /// Parsed events in source order.
+    pub events: Vec<ParsedEvent>,
+    /// Cursor after the events.
+    pub cursor: FileCursor,
+    /// Bytes consumed by this batch (for status figures).
+    pub bytes_read: u64,
+    /// Bad records met in this batch.
+    pub line_errors: Vec<LineError>,
+    /// File-level problem (unreadable, not a file, empty...), `None` clears it.
+    pub file_error: Option<String>,
+    /// True when the file was replaced or truncated and is being re-read from 0.
+    pub reset: bool,
+}
+
+/// Reduce text to a one-line title: first non-empty line, whitespace
+/// collapsed, at most `max_chars` characters (an ellipsis marks a cut).
+pub fn one_line_title(text: &str, max_chars: usize) -> Option<String> {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let mut out = String::with_capacity(line.len().min(max_chars * 4));
+    let mut count = 0;
+    let mut last_space = false;
+    for c in line.chars() {
+        let c = if c.is_whitespace() { ' ' } else { c };
+        if c == ' ' && last_space {
+            continue;
+        }
+        last_space = c == ' ';
+        if count == max_chars {
+            out.truncate(out.trim_end().len());
+            out.push('…');
+            return Some(out);
+        }
+        out.push(c);
+        count += 1;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_is_first_non_empty_line_collapsed() {
+        assert_eq!(
+            one_line_title("\n  fix   the\tbug \nmore", 80).as_deref(),
+            Some("fix the bug")
+        );
+        assert_eq!(one_line_title("   \n ", 80), None);
+        assert_eq!(one_line_title("abcdef", 3).as_deref(), Some("abc…"));
+        assert_eq!(one_line_title("héllo wörld", 5).as_deref(), Some("héllo…"));
+    }
+
+    #[test]
+    fn provider_round_trips() {
+        for p in ProviderKind::ALL {
+            assert_eq!(p.as_str().parse::<ProviderKind>().unwrap(), p);
+        }
+        assert!("nope".parse::<ProviderKind>().is_err());
+    }
+}
