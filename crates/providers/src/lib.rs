@@ -1,1 +1,116 @@
-//! (in progress)
+//! Agent providers: where each agent keeps its sessions and how its records
+//! become normalized events.
+//!
+//! Every agent is one module behind the [`Provider`] trait: it finds its
+//! source files ([`Provider::discover`]) and makes a [`LineParser`] for one
+//! file, resumable from a saved state string, so that the ingest layer can
+//! stop after any complete line and later continue exactly there.
+//!
+//! Parsers are tolerant by contract: unknown record kinds become
+//! [`ParsedEvent::Raw`](tinyvex_model::ParsedEvent::Raw) records and never fail a file; a line that is
+//! not JSON is a [`LineError`], counted by the caller, and the next line is
+//! read as usual.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use tinyvex_model::{LineError, ParsedEvent, ProviderKind};
+
+pub mod codex;
+mod text;
+
+pub use codex::{CodexExecParser, CodexProvider};
+
+/// Errors of this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A saved parser state could not be read back (written by another version).
+    #[error("saved parser state for {path} is unreadable: {source}")]
+    BadState {
+        /// The source file.
+        path: PathBuf,
+        /// Why.
+        source: serde_json::Error,
+    },
+}
+
+/// A candidate source file found by discovery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Discovered {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Why it cannot be read as a session file, when that is already known
+    /// (a directory named like a session file, a dangling link...).
+    pub problem: Option<String>,
+}
+
+/// The environment a provider resolves its default locations from: the
+/// home directory and the agents' own variables. Tests build one by hand;
+/// the binary uses [`SourceEnv::from_process`].
+#[derive(Clone, Debug, Default)]
+pub struct SourceEnv {
+    /// The user's home directory.
+    pub home: PathBuf,
+    /// Environment variables that matter (`CODEX_HOME`, ...).
+    pub vars: HashMap<String, OsString>,
+}
+
+impl SourceEnv {
+    /// Variables the providers read.
+    pub const VARS: &'static [&'static str] = &["CODEX_HOME", "CODEXD_HISTORY_DIR"];
+
+    /// Read `HOME` and the providers' variables from this process.
+    pub fn from_process() -> SourceEnv {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
+        let vars = Self::VARS
+            .iter()
+            .filter_map(|k| std::env::var_os(k).filter(|v| !v.is_empty()).map(|v| (k.to_string(), v)))
+            .collect();
+        SourceEnv { home, vars }
+    }
+
+    /// A variable as a path, if set and non-empty.
+    pub fn path_var(&self, name: &str) -> Option<PathBuf> {
+        self.vars.get(name).filter(|v| !v.is_empty()).map(PathBuf::from)
+    }
+}
+
+/// One agent's sessions: where they are and how to read them.
+pub trait Provider: Send + Sync {
+    /// Which agent this is.
+    fn kind(&self) -> ProviderKind;
+
+    /// The directories this provider scans (whether or not they exist).
+    fn roots(&self) -> Vec<PathBuf>;
+
+    /// Every session file currently under [`Provider::roots`], in a stable
+    /// order. Entries that look like session files but cannot be one carry a
+    /// [`Discovered::problem`].
+    fn discover(&self) -> Vec<Discovered>;
+
+    /// A parser for `path`, resumed from `state` (as returned by
+    /// [`LineParser::save_state`]) or fresh when `state` is `None`.
+    fn line_parser(&self, path: &Path, state: Option<&str>) -> Result<Box<dyn LineParser>, Error>;
+}
+
+/// Turns the complete lines of one file into events, keeping just enough
+/// state to continue after any line.
+pub trait LineParser: Send {
+    /// The provider's session id of the file's thread, once known.
+    fn session_id(&self) -> Option<&str>;
+
+    /// Parse one complete line (without its newline) that starts at byte
+    /// `offset`. Events are appended to `out`. An `Err` means the line was
+    /// not understood at all; it is counted, and parsing goes on.
+    fn parse_line(&mut self, offset: u64, line: &[u8], out: &mut Vec<ParsedEvent>) -> Result<(), LineError>;
+
+    /// The state to resume from after the last parsed line.
+    fn save_state(&self) -> String;
+}
+
+/// Every provider known to this build, configured from `env`.
+pub fn all_providers(env: &SourceEnv) -> Vec<Box<dyn Provider>> {
+    vec![Box::new(CodexProvider::from_env(env))]
+}

@@ -1,0 +1,146 @@
+use std::path::{Path, PathBuf};
+
+use tinyvex_model::{ItemKind, ParsedEvent, ToolStatus};
+
+use super::RolloutParser;
+use crate::LineParser;
+
+const UUID: &str = "01a20040-17cf-78f2-80e0-f2cc1b712842";
+
+fn parse_all(path: &Path, text: &str) -> (Vec<ParsedEvent>, usize) {
+    let mut p = RolloutParser::resume(path, None).unwrap();
+    let mut out = Vec::new();
+    let mut errors = 0;
+    let mut offset = 0u64;
+    for line in text.split_inclusive('\n') {
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        if p.parse_line(offset, body.as_bytes(), &mut out).is_err() {
+            errors += 1;
+        }
+        offset += line.len() as u64;
+    }
+    (out, errors)
+}
+
+/// Parse with a fresh parser resumed from saved state before every line,
+/// as the ingest layer does after a restart.
+fn parse_resuming(path: &Path, text: &str) -> Vec<ParsedEvent> {
+    let mut state: Option<String> = None;
+    let mut out = Vec::new();
+    let mut offset = 0u64;
+    for line in text.split_inclusive('\n') {
+        let mut p = RolloutParser::resume(path, state.as_deref()).unwrap();
+        let body = line.strip_suffix('\n').unwrap_or(line);
+        let _ = p.parse_line(offset, body.as_bytes(), &mut out);
+        state = Some(p.save_state());
+        offset += line.len() as u64;
+    }
+    out
+}
+
+fn items(events: &[ParsedEvent]) -> Vec<&tinyvex_model::ItemPatch> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ParsedEvent::Item(i) => Some(i),
+            _ => None,
+        })
+        .collect()
+}
+
+fn path() -> PathBuf {
+    PathBuf::from(format!("/x/rollout-2026-11-21T22-35-30-{UUID}.jsonl"))
+}
+
+#[test]
+fn session_id_comes_from_file_name_until_meta() {
+    let p = RolloutParser::resume(&path(), None).unwrap();
+    assert_eq!(p.session_id(), Some(UUID));
+    let p = RolloutParser::resume(Path::new("/x/rollout-weird.jsonl"), None).unwrap();
+    assert_eq!(p.session_id(), None);
+}
+
+#[test]
+fn envelope_turn_dedupes_and_pairs_tool_calls() {
+    let text = concat!(
+        r#"{"timestamp":"2026-01-01T00:00:00.000Z","type":"session_meta","payload":{"id":"abc","timestamp":"2026-01-01T00:00:00.000Z","cwd":"/w","originator":"x","cli_version":"0.1","git":{"branch":"main"}}}"#, "\n",
+        r#"{"timestamp":"2026-01-01T00:00:01.000Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"<environment_context>x</environment_context>"}]}}"#, "\n",
+        r#"{"timestamp":"2026-01-01T00:00:01.000Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"list files"}]}}"#, "\n",
+        r#"{"timestamp":"2026-01-01T00:00:01.000Z","type":"event_msg","payload":{"type":"user_message","message":"list files","images":[]}}"#, "\n",
+        r#"{"timestamp":"2026-01-01T00:00:02.000Z","type":"turn_context","payload":{"cwd":"/w","model":"gpt-x","approval_policy":"never","sandbox_policy":{"type":"read-only"},"summary":"auto"}}"#, "\n",
+        r#"{"timestamp":"2026-01-01T00:00:02.000Z","type":"event_msg","payload":{"type":"agent_reasoning","text":"thinking"}}"#, "\n",
+        r#"{"timestamp":"2026-01-01T00:00:02.000Z","type":"response_item","payload":{"type":"reasoning","summary":[{"type":"summary_text","text":"thinking"}],"encrypted_content":"zz"}}"#, "\n",
+        r#"{"timestamp":"2026-01-01T00:00:03.000Z","type":"response_item","payload":{"type":"function_call","name":"shell","arguments":"{\"command\":[\"bash\",\"-lc\",\"ls\"]}","call_id":"c1"}}"#, "\n",
+        r#"{"timestamp":"2026-01-01T00:00:04.000Z","type":"response_item","payload":{"type":"function_call_output","call_id":"c1","output":"{\"output\":\"a\\nb\\n\",\"metadata\":{\"exit_code\":1}}"}}"#, "\n",
+        r#"{"timestamp":"2026-01-01T00:00:05.000Z","type":"event_msg","payload":{"type":"agent_message","message":"done"}}"#, "\n",
+        r#"{"timestamp":"2026-01-01T00:00:05.000Z","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"done"}]}}"#, "\n",
+        r#"{"timestamp":"2026-01-01T00:00:05.000Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":10,"output_tokens":5,"total_tokens":15}}}}"#, "\n",
+        r#"{"timestamp":"2026-01-01T00:00:05.000Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":10,"output_tokens":5,"total_tokens":15}}}}"#, "\n",
+        r#"{"timestamp":"2026-01-01T00:00:06.000Z","type":"brand_new_kind","payload":{"type":"whatever"}}"#, "\n",
+    );
+    let (events, errors) = parse_all(&path(), text);
+    assert_eq!(errors, 0);
+    let items = items(&events);
+    let kinds: Vec<ItemKind> = items.iter().map(|i| i.kind).collect();
+    use ItemKind::*;
+    assert_eq!(kinds, vec![User, Reasoning, ToolCall, ToolCall, Assistant, Usage, Usage]);
+    assert_eq!(items[0].text.as_deref(), Some("list files"));
+    let call = items[2].tool.as_ref().unwrap();
+    assert_eq!(call.command.as_deref(), Some("ls"));
+    assert_eq!(items[2].key, "call-c1");
+    let output = items[3].tool.as_ref().unwrap();
+    assert_eq!(items[3].key, "call-c1");
+    assert_eq!(output.output.as_deref(), Some("a\nb\n"));
+    assert_eq!(output.exit_code, Some(1));
+    assert_eq!(output.status, Some(ToolStatus::Failed));
+    // Repeated token counts update the same turn's usage item with the same numbers.
+    assert_eq!(items[5].key, items[6].key);
+    assert_eq!(items[5].data, items[6].data);
+    assert_eq!(items[5].data.as_ref().unwrap()["total_tokens"], 15);
+    // Unknown kinds survive in the raw log.
+    assert!(events.iter().any(|e| matches!(e, ParsedEvent::Raw(r) if r.kind == "brand_new_kind:whatever")));
+    let thread_title = events.iter().find_map(|e| match e {
+        ParsedEvent::Thread(t) => t.title.clone(),
+        _ => None,
+    });
+    assert_eq!(thread_title.as_deref(), Some("list files"));
+}
+
+#[test]
+fn garbage_lines_are_errors_not_failures() {
+    let text = "not json\n{\"type\":\"event_msg\",\"payload\":{\"type\":\"user_message\",\"message\":\"hi\"}}\n\n42\n";
+    let (events, errors) = parse_all(&path(), text);
+    assert_eq!(errors, 3);
+    assert_eq!(items(&events).len(), 1);
+    let mut p = RolloutParser::resume(&path(), None).unwrap();
+    assert!(p.parse_line(0, b"{\"a\":\"\xff\"}", &mut Vec::new()).is_err());
+}
+
+fn fixtures() -> Option<PathBuf> {
+    let dir = std::env::var_os("TINYVEX_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"));
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("SKIPPED codex fixture parser tests: {} not found (set TINYVEX_FIXTURES)", dir.display());
+        None
+    }
+}
+
+/// Resuming from saved state before every line gives exactly the events of
+/// one uninterrupted pass, for every Codex fixture.
+#[test]
+fn resume_at_every_line_matches_one_pass() {
+    let Some(dir) = fixtures() else { return };
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir.join("codex")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (one_pass, _) = parse_all(&path, &text);
+        assert!(!items(&one_pass).is_empty(), "{} produced no items", path.display());
+        assert_eq!(one_pass, parse_resuming(&path, &text), "{}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 10);
+}
