@@ -1,1 +1,110 @@
-//! (in progress)
+//! Test-only helpers shared by Tinyvex's crates.
+//!
+//! * [`fixtures_dir`] / [`require_fixtures`]: where the shared real-session fixtures live.
+//! * [`MockModel`]: a scripted OpenAI Responses API server on 127.0.0.1, so the real agent
+//!   CLIs can run offline and write genuine session files.
+//! * [`codex_exec`]: runs the pinned real `codex` CLI (npm `@openai/codex`, see the repo's
+//!   `package.json`) against a [`MockModel`] with a throwaway `HOME`/`CODEX_HOME`.
+//! * [`ensure_agents_installed`]: installs the pinned agent CLIs (once per process).
+//!
+//! ```no_run
+//! use tinyvex_test_support::{codex_exec, MockModel, Reply};
+//!
+//! let mock = MockModel::start(vec![
+//!     vec![Reply::reasoning("Looking around"), Reply::shell("echo hi")],
+//!     vec![Reply::text("Done.")],
+//! ]);
+//! let home = tempfile::tempdir().unwrap();
+//! let work = tempfile::tempdir().unwrap();
+//! let run = codex_exec(home.path(), &mock, work.path(), &["list files"]).assert_success();
+//! let thread_id = run.thread_id().unwrap();
+//! assert!(mock.requests()[1].to_string().contains("hi"));
+//! ```
+
+mod codex;
+mod mock_model;
+mod sse;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub use codex::{
+    codex_bin, codex_exec, codex_home, rollout_files, write_codex_config, CodexRun, CODEX_MODEL,
+};
+pub use mock_model::{MockModel, PlanStatus, PlanStep, RecordedRequest, Reply};
+
+/// The workspace root (the directory holding the root `Cargo.toml` and `package.json`).
+pub fn repo_root() -> PathBuf {
+    // crates/test-support -> crates -> <repo>
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("test-support crate lives at <repo>/crates/test-support")
+        .to_path_buf()
+}
+
+/// The shared real-session fixtures: `$TINYVEX_FIXTURES` if set, else `<repo>/../shared/fixtures`.
+/// `None` when the directory does not exist.
+pub fn fixtures_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("TINYVEX_FIXTURES") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => repo_root().join("..").join("shared").join("fixtures"),
+    };
+    dir.is_dir().then_some(dir)
+}
+
+/// Like [`fixtures_dir`], but prints a loud `SKIPPED <test>: ...` line when the fixtures are
+/// missing, so the test can `return` early without passing silently.
+///
+/// ```no_run
+/// let Some(fixtures) = tinyvex_test_support::require_fixtures("reads_codex_0169") else { return };
+/// ```
+pub fn require_fixtures(test: &str) -> Option<PathBuf> {
+    let dir = fixtures_dir();
+    if dir.is_none() {
+        eprintln!("SKIPPED {test}: ../shared/fixtures not found (set TINYVEX_FIXTURES)");
+    }
+    dir
+}
+
+/// Runs `scripts/install-agents.sh` (idempotent `npm ci` of the pinned agent CLIs) once per
+/// process. Panics with the script's exit status when it fails: a missing agent must fail the
+/// test, never skip it. Every later call in the process panics again if the first one failed.
+pub fn ensure_agents_installed() {
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = INSTALLED.get_or_init(|| {
+        let script = repo_root().join("scripts").join("install-agents.sh");
+        let status = Command::new("bash")
+            .arg(&script)
+            .current_dir(repo_root())
+            .status()
+            .map_err(|e| format!("could not run {}: {e}", script.display()))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} failed ({status}); see its output above",
+                script.display()
+            ))
+        }
+    });
+    if let Err(message) = result {
+        panic!("agent CLIs are not installed: {message}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_root_holds_the_workspace_and_agent_pins() {
+        let root = repo_root();
+        assert!(root.join("Cargo.toml").is_file() && root.join("package.json").is_file());
+        if std::env::var_os("TINYVEX_FIXTURES").is_none() {
+            let expected = root.join("../shared/fixtures");
+            assert_eq!(fixtures_dir(), expected.is_dir().then_some(expected));
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Running the real, pinned `codex` CLI against a [`MockModel`].
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{ensure_agents_installed, repo_root, MockModel};
+
+/// Model slug written to the config (a real slug, so Codex picks its normal tools/prompt).
+pub const CODEX_MODEL: &str = "gpt-5.5";
+
+/// Kill `codex` after this long (override with `TINYVEX_CODEX_TIMEOUT_SECS`).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// `<repo>/node_modules/.bin/codex`.
+pub fn codex_bin() -> PathBuf {
+    repo_root().join("node_modules").join(".bin").join("codex")
+}
+
+/// The `CODEX_HOME` used for a test home: `<home>/.codex`.
+pub fn codex_home(home: &Path) -> PathBuf {
+    home.join(".codex")
+}
+
+/// Writes `<codex_home>/config.toml` pointing Codex at `mock` (provider id `mock`, Responses
+/// wire API, no retries, no analytics/feedback/update checks, no approvals, no sandbox,
+/// `update_plan` tool enabled).
+pub fn write_codex_config(codex_home: &Path, mock: &MockModel) {
+    std::fs::create_dir_all(codex_home).expect("create CODEX_HOME");
+    let config = format!(
+        r#"# Written by tinyvex-test-support: real codex against a loopback mock model.
+model = "{CODEX_MODEL}"
+model_provider = "mock"
+approval_policy = "never"
+sandbox_mode = "danger-full-access"
+check_for_update_on_startup = false
+
+[model_providers.mock]
+name = "mock"
+base_url = "{base_url}"
+wire_api = "responses"
+env_key = "TINYVEX_MOCK_API_KEY"
+request_max_retries = 0
+stream_max_retries = 0
+stream_idle_timeout_ms = 30000
+
+[tools.update_plan]
+# Off by default in 0.169 `exec`; on so scripted `Reply::Plan` calls are executed.
+enabled = true
+
+[analytics]
+enabled = false
+
+[feedback]
+enabled = false
+"#,
+        base_url = mock.base_url()
+    );
+    std::fs::write(codex_home.join("config.toml"), config).expect("write config.toml");
+}
+
+/// Every rollout file under `<codex_home>/sessions/YYYY/MM/DD/`, sorted by path.
+pub fn rollout_files(codex_home: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with("rollout-") && (n.ends_with(".jsonl") || n.ends_with(".jsonl.zst"))
+            }) {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&codex_home.join("sessions"), &mut out);
+    out.sort();
+    out
+}
+
+/// The result of one `codex exec` run.
+#[derive(Debug)]
+pub struct CodexRun {
+    pub output: Output,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+    pub timed_out: bool,
+    pub codex_home: PathBuf,
+}
+
+impl CodexRun {
+    pub fn success(&self) -> bool {
+        !self.timed_out && self.output.status.success()
+    }
+
+    /// Panics (printing stdout/stderr) unless codex exited 0 in time.
+    #[track_caller]
+    pub fn assert_success(self) -> Self {
+        assert!(
+            self.success(),
+            "codex exec failed (status {:?}, timed out: {}) after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.output.status.code(),
+            self.timed_out,
+            self.elapsed,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// The thread (session) id: from `session id: <uuid>` on stderr, or a `--json`
+    /// `thread.started` line on stdout.
+    pub fn thread_id(&self) -> Option<String> {
+        let from_stderr = self.stderr.lines().find_map(|line| {
+            line.trim()
+                .strip_prefix("session id:")
+                .map(|id| id.trim().to_owned())
+        });
+        from_stderr.or_else(|| {
+            self.stdout.lines().find_map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).ok()?;
+                (v["type"] == "thread.started")
+                    .then(|| v["thread_id"].as_str().map(String::from))?
+            })
+        })
+    }
+
+    /// Rollout files currently in this run's `CODEX_HOME`.
+    pub fn rollout_files(&self) -> Vec<PathBuf> {
+        rollout_files(&self.codex_home)
+    }
+}
+
+/// Runs `node_modules/.bin/codex exec <fixed flags> <args...>` in `cwd` against `mock`.
+///
+/// * `HOME=<home>`, `CODEX_HOME=<home>/.codex` (config written by [`write_codex_config`] on
+///   every call, so a resume may use a different mock), otherwise a minimal environment
+///   (`PATH`, `TMPDIR`, `TZ`, `LANG`): no real credentials or user config leak in.
+/// * fixed flags: `--skip-git-repo-check --dangerously-bypass-approvals-and-sandbox -C <cwd>`.
+/// * stdin is closed; killed after 120 s (`TINYVEX_CODEX_TIMEOUT_SECS`), see `timed_out`.
+///
+/// `args` is what follows those flags: `&["the prompt"]`, `&["--json", "the prompt"]` or
+/// `&["resume", thread_id, "next prompt"]`. Installs the agents first if needed.
+pub fn codex_exec(home: &Path, mock: &MockModel, cwd: &Path, args: &[&str]) -> CodexRun {
+    ensure_agents_installed();
+    let codex_home = codex_home(home);
+    write_codex_config(&codex_home, mock);
+
+    let mut cmd = Command::new(codex_bin());
+    cmd.arg("exec")
+        .args([
+            "--skip-git-repo-check",
+            "--dangerously-bypass-approvals-and-sandbox",
+            "-C",
+        ])
+        .arg(cwd)
+        .args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .env("HOME", home)
+        .env("CODEX_HOME", &codex_home)
+        .env("TINYVEX_MOCK_API_KEY", "sk-mock")
+        .env("LANG", "C.UTF-8")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    {
+        // Own process group, so a timeout kills the node wrapper *and* the native binary.
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    for var in ["PATH", "TMPDIR", "TZ"] {
+        if let Some(value) = std::env::var_os(var) {
+            cmd.env(var, value);
+        }
+    }
+
+    let timeout = std::env::var("TINYVEX_CODEX_TIMEOUT_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_TIMEOUT);
+    let started = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {}: {e}", codex_bin().display()));
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout piped")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr piped")));
+
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for codex") {
+            break status;
+        }
+        if started.elapsed() > timeout {
+            timed_out = true;
+            #[cfg(unix)]
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.kill();
+            break child.wait().expect("wait for killed codex");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let elapsed = started.elapsed();
+    let output = Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    };
+    CodexRun {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        output,
+        elapsed,
+        timed_out,
+        codex_home,
+    }
+}

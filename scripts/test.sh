@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: what CI runs (.ci/run) and what a newcomer runs.
+#
+# 1. installs the pinned agent CLIs (package.json / package-lock.json) when
+#    missing, so the real-agent tests can run them; a failed install fails;
+# 2. checks formatting;
+# 3. runs every test of the workspace.
+#
+# Tests that need the shared real-session fixtures read them from
+# ../shared/fixtures (or $TINYVEX_FIXTURES); without them they print
+# "SKIPPED ..." loudly and everything else still runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-agents.sh
+
+cargo fmt --all -- --check
+cargo test --workspace --locked "$@"
