@@ -1,0 +1,441 @@
+//! One pass over every source: plan, read the new bytes, parse, hand
+//! batches with their cursors to the writer.
+
+use std::fs::File;
+use std::io::{Seek, SeekFrom};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tinyvex_model::{FileBatch, FileCursor, LineError, ParsedEvent, ProviderKind};
+use tinyvex_providers::Provider;
+use tinyvex_store::{Reader, WriterClient};
+
+use crate::lines::{Line, LineReader};
+use crate::plan::{head_fingerprint, head_len_for, plan, Plan, SavedState, Stat};
+use crate::Error;
+
+/// Knobs for a pass.
+#[derive(Clone, Debug)]
+pub struct IngestOptions {
+    /// Hand a batch to the writer once its events hold about this many bytes.
+    pub batch_bytes: usize,
+    /// Lines longer than this are skipped and counted as errors.
+    pub max_line_bytes: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            batch_bytes: 4 << 20,
+            max_line_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Receives progress of a pass (a progress bar, a log, or nothing).
+pub trait Progress {
+    /// Work is known: `files` to read holding `bytes` new bytes.
+    fn start(&self, _files: u64, _bytes: u64) {}
+    /// `bytes` more were read.
+    fn advance(&self, _bytes: u64) {}
+}
+
+/// Progress that goes nowhere.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Figures of one provider in one pass.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct ProviderSummary {
+    /// The provider.
+    pub provider: String,
+    /// Candidate files found.
+    pub files_seen: u64,
+    /// Files with new bytes that were read.
+    pub files_read: u64,
+    /// Files whose size and identity had not changed (not opened).
+    pub files_unchanged: u64,
+    /// Files read again from the start (truncated or replaced).
+    pub files_reset: u64,
+    /// New bytes read.
+    pub bytes_read: u64,
+    /// Complete lines parsed.
+    pub lines: u64,
+    /// Items produced (new or updated).
+    pub item_events: u64,
+    /// Bad lines and unreadable files met in this pass.
+    pub errors: u64,
+}
+
+/// Figures of one pass over every provider.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct IngestSummary {
+    /// Per provider.
+    pub providers: Vec<ProviderSummary>,
+    /// Wall time of the pass.
+    #[serde(serialize_with = "ser_ms")]
+    pub elapsed: Duration,
+}
+
+fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+struct Work {
+    provider: usize,
+    path: String,
+    stat: Stat,
+    plan: Plan,
+}
+
+/// Runs ingestion passes for a set of providers into one store.
+pub struct Ingestor<'a> {
+    providers: &'a [Box<dyn Provider>],
+    writer: WriterClient,
+    options: IngestOptions,
+}
+
+impl<'a> Ingestor<'a> {
+    /// An ingestor feeding `writer` from `providers`.
+    pub fn new(
+        providers: &'a [Box<dyn Provider>],
+        writer: WriterClient,
+        options: IngestOptions,
+    ) -> Ingestor<'a> {
+        Ingestor {
+            providers,
+            writer,
+            options,
+        }
+    }
+
+    /// Read everything new from every provider, then wait until the writer
+    /// has committed it.
+    pub fn run_once(
+        &self,
+        reader: &Reader,
+        progress: &dyn Progress,
+    ) -> Result<IngestSummary, Error> {
+        let started = Instant::now();
+        let mut summaries: Vec<ProviderSummary> = self
+            .providers
+            .iter()
+            .map(|p| ProviderSummary {
+                provider: p.kind().to_string(),
+                ..Default::default()
+            })
+            .collect();
+        let mut work = Vec::new();
+        for (i, provider) in self.providers.iter().enumerate() {
+            let cursors = reader.file_cursors(provider.kind())?;
+            for found in provider.discover() {
+                let sum = &mut summaries[i];
+                sum.files_seen += 1;
+                let path = found.path.to_string_lossy().into_owned();
+                if let Some(problem) = found.problem {
+                    sum.errors += 1;
+                    self.report_file_error(
+                        provider.kind(),
+                        path,
+                        problem,
+                        cursors.get(found.path.to_string_lossy().as_ref()),
+                    )?;
+                    continue;
+                }
+                let meta = match std::fs::metadata(&found.path) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        sum.errors += 1;
+                        let c = cursors.get(&path).cloned();
+                        self.report_file_error(
+                            provider.kind(),
+                            path,
+                            format!("cannot stat: {e}"),
+                            c.as_ref(),
+                        )?;
+                        continue;
+                    }
+                };
+                let stat = Stat::of(&meta);
+                let plan = plan(&found.path, &stat, cursors.get(&path));
+                if plan == Plan::Unchanged {
+                    sum.files_unchanged += 1;
+                    continue;
+                }
+                work.push(Work {
+                    provider: i,
+                    path,
+                    stat,
+                    plan,
+                });
+            }
+        }
+        let total: u64 = work
+            .iter()
+            .map(|w| match &w.plan {
+                Plan::Resume { offset, .. } => w.stat.size.saturating_sub(*offset),
+                _ => w.stat.size,
+            })
+            .sum();
+        progress.start(work.len() as u64, total);
+        for w in work {
+            let sum = &mut summaries[w.provider];
+            self.read_file(&*self.providers[w.provider], w, sum, progress)?;
+        }
+        self.writer.flush()?;
+        Ok(IngestSummary {
+            providers: summaries,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    fn report_file_error(
+        &self,
+        provider: ProviderKind,
+        path: String,
+        message: String,
+        previous: Option<&FileCursor>,
+    ) -> Result<(), Error> {
+        tracing::warn!(provider = %provider, path = %path, "{message}");
+        self.writer.submit(FileBatch {
+            provider,
+            path,
+            session_id: None,
+            events: Vec::new(),
+            cursor: previous.cloned().unwrap_or_default(),
+            bytes_read: 0,
+            line_errors: Vec::new(),
+            file_error: Some(message),
+            reset: false,
+        })?;
+        Ok(())
+    }
+
+    /// Read one file from its planned position to the last complete line.
+    fn read_file(
+        &self,
+        provider: &dyn Provider,
+        w: Work,
+        sum: &mut ProviderSummary,
+        progress: &dyn Progress,
+    ) -> Result<(), Error> {
+        let kind = provider.kind();
+        let path = Path::new(&w.path);
+        let (start, saved, reset) = match w.plan {
+            Plan::Resume { offset, state } => (offset, Some(state), false),
+            Plan::FromStart { reset } => (0, None, reset),
+            Plan::Unchanged => return Ok(()),
+        };
+        let mut cursor = FileCursor {
+            dev: w.stat.dev,
+            ino: w.stat.ino,
+            size: w.stat.size,
+            mtime_ns: w.stat.mtime_ns,
+            offset: start,
+            parser_state: String::new(),
+        };
+        if reset {
+            sum.files_reset += 1;
+            tracing::info!(path = %w.path, "file was truncated or replaced; reading it again from the start");
+        }
+        let mut file =
+            match File::open(path).and_then(|mut f| f.seek(SeekFrom::Start(start)).map(|_| f)) {
+                Ok(f) => f,
+                Err(e) => {
+                    sum.errors += 1;
+                    return self.report_file_error(kind, w.path, format!("cannot read: {e}"), None);
+                }
+            };
+        if w.stat.size == 0 {
+            sum.errors += 1;
+            cursor.parser_state = SavedState::default().encode();
+            return self.submit(
+                kind,
+                &w.path,
+                None,
+                Vec::new(),
+                cursor,
+                0,
+                Vec::new(),
+                Some("empty file".into()),
+                reset,
+            );
+        }
+        let mut parser = match provider.line_parser(path, saved.as_ref().map(|s| s.parser.as_str()))
+        {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(path = %w.path, "{e}; reading the file again from the start");
+                return self.read_file(
+                    provider,
+                    Work {
+                        plan: Plan::FromStart { reset: true },
+                        ..w
+                    },
+                    sum,
+                    progress,
+                );
+            }
+        };
+        let mut head = saved.map(|s| (s.head, s.head_len)).unwrap_or((0, 0));
+        sum.files_read += 1;
+        let mut lines = LineReader::new(&mut file, start, self.options.max_line_bytes);
+        let mut events: Vec<ParsedEvent> = Vec::new();
+        let mut errors: Vec<LineError> = Vec::new();
+        let mut batch_bytes = 0usize;
+        let mut batch_start = start;
+        let mut first_batch = true;
+        let mut read_error = None;
+        loop {
+            let line = match lines.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => break,
+                Err(e) => {
+                    // Keep what was read; the file is retried on the next pass.
+                    sum.errors += 1;
+                    read_error = Some(format!("read failed at byte {}: {e}", lines.offset()));
+                    break;
+                }
+            };
+            match line {
+                Line::Complete { offset, bytes } => {
+                    sum.lines += 1;
+                    batch_bytes += bytes.len();
+                    if let Err(e) = parser.parse_line(offset, bytes, &mut events) {
+                        errors.push(e);
+                    }
+                }
+                Line::TooLong { offset, len } => errors.push(LineError {
+                    offset,
+                    message: format!(
+                        "line of {len} bytes is longer than the {} byte limit; skipped",
+                        self.options.max_line_bytes
+                    ),
+                }),
+            }
+            if batch_bytes >= self.options.batch_bytes {
+                let offset = lines.offset();
+                head = self.refresh_head(path, head, offset);
+                cursor.offset = offset;
+                cursor.parser_state = SavedState {
+                    head: head.0,
+                    head_len: head.1,
+                    parser: parser.save_state(),
+                }
+                .encode();
+                self.flush_batch(
+                    kind,
+                    &w.path,
+                    &*parser,
+                    &mut events,
+                    &mut errors,
+                    &cursor,
+                    offset - batch_start,
+                    sum,
+                    reset && first_batch,
+                    None,
+                )?;
+                progress.advance(offset - batch_start);
+                batch_start = offset;
+                batch_bytes = 0;
+                first_batch = false;
+            }
+        }
+        let offset = lines.offset();
+        head = self.refresh_head(path, head, offset);
+        cursor.offset = offset;
+        cursor.parser_state = SavedState {
+            head: head.0,
+            head_len: head.1,
+            parser: parser.save_state(),
+        }
+        .encode();
+        self.flush_batch(
+            kind,
+            &w.path,
+            &*parser,
+            &mut events,
+            &mut errors,
+            &cursor,
+            offset - batch_start,
+            sum,
+            reset && first_batch,
+            read_error,
+        )?;
+        progress.advance(w.stat.size.saturating_sub(batch_start));
+        Ok(())
+    }
+
+    /// Keep the head fingerprint covering `min(HEAD_BYTES, offset)` bytes.
+    fn refresh_head(&self, path: &Path, head: (u64, u64), offset: u64) -> (u64, u64) {
+        let want = head_len_for(offset);
+        if head.1 == want {
+            return head;
+        }
+        head_fingerprint(path, want).unwrap_or(head)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn flush_batch(
+        &self,
+        kind: ProviderKind,
+        path: &str,
+        parser: &dyn tinyvex_providers::LineParser,
+        events: &mut Vec<ParsedEvent>,
+        errors: &mut Vec<LineError>,
+        cursor: &FileCursor,
+        bytes: u64,
+        sum: &mut ProviderSummary,
+        reset: bool,
+        file_error: Option<String>,
+    ) -> Result<(), Error> {
+        sum.bytes_read += bytes;
+        sum.errors += errors.len() as u64;
+        sum.item_events += events
+            .iter()
+            .filter(|e| matches!(e, ParsedEvent::Item(_)))
+            .count() as u64;
+        for e in errors.iter() {
+            tracing::debug!(path, offset = e.offset, "{}", e.message);
+        }
+        self.submit(
+            kind,
+            path,
+            parser.session_id().map(str::to_string),
+            std::mem::take(events),
+            cursor.clone(),
+            bytes,
+            std::mem::take(errors),
+            file_error,
+            reset,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn submit(
+        &self,
+        provider: ProviderKind,
+        path: &str,
+        session_id: Option<String>,
+        events: Vec<ParsedEvent>,
+        cursor: FileCursor,
+        bytes_read: u64,
+        line_errors: Vec<LineError>,
+        file_error: Option<String>,
+        reset: bool,
+    ) -> Result<(), Error> {
+        self.writer.submit(FileBatch {
+            provider,
+            path: path.to_string(),
+            session_id,
+            events,
+            cursor,
+            bytes_read,
+            line_errors,
+            file_error,
+            reset,
+        })?;
+        Ok(())
+    }
+}

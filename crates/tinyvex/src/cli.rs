@@ -1,0 +1,103 @@
+//! Command-line definition (clap derive). Doc comments here are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use tinyvex_model::ProviderKind;
+
+/// Tinyvex: one local store for every coding agent's sessions.
+///
+/// Tinyvex reads the session files that Codex CLI writes (Claude Code, OpenCode and
+/// Gemini CLI are coming), without ever modifying them, into one SQLite store,
+/// incrementally: run `tinyvex ingest` as often as you like, it only reads what
+/// is new.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tinyvex",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options for every command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The store's SQLite file [default: ~/.openagents/tinyvex/data.sqlite3]
+    #[arg(long, global = true, env = "TINYVEX_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr; no progress bar
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read every agent's sessions into the store (only what is new since last time)
+    ///
+    /// Sources: Codex rollouts under $CODEX_HOME/sessions and
+    /// $CODEX_HOME/archived_sessions (CODEX_HOME defaults to ~/.codex), plus
+    /// $CODEXD_HISTORY_DIR when set. Bad lines and unreadable files are counted
+    /// and reported by `tinyvex status`; they never stop the run.
+    Ingest(IngestArgs),
+    /// List threads, newest first
+    Threads(ThreadsArgs),
+    /// Show one thread with its items
+    Show(ShowArgs),
+    /// Per-provider figures: files, threads, items, bytes, errors
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Print the summary as one JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ThreadsArgs {
+    /// Only threads of this provider (codex, claude, opencode, gemini)
+    #[arg(long, short)]
+    pub provider: Option<ProviderKind>,
+
+    /// At most this many threads
+    #[arg(long, short = 'n', default_value_t = 50)]
+    pub limit: usize,
+
+    /// Print a JSON array on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Thread id, provider session id, or a unique prefix of either
+    pub thread: String,
+
+    /// Only the last N items
+    #[arg(long)]
+    pub tail: Option<usize>,
+
+    /// Print `{"thread": {...}, "items": [...]}` on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print a JSON array (one object per provider) on stdout
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,47 @@
+//! `tinyvex status`: per-provider figures and the last error.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::{GlobalArgs, StatusArgs};
+use crate::printer;
+
+pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<ExitCode> {
+    let store = super::open_store(global)?;
+    let reader = store.read()?;
+    let status = reader.status()?;
+    if args.json {
+        printer::json(&status)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "store: {} (revision {})",
+        store.path().display(),
+        reader.revision()?
+    );
+    println!(
+        "{:<9} {:>7} {:>8} {:>9} {:>11} {:>7}",
+        "PROVIDER", "FILES", "THREADS", "ITEMS", "BYTES", "ERRORS"
+    );
+    for s in &status {
+        println!(
+            "{:<9} {:>7} {:>8} {:>9} {:>11} {:>7}",
+            s.provider,
+            s.files,
+            s.threads,
+            s.items,
+            printer::bytes(s.bytes_ingested),
+            s.errors
+        );
+    }
+    for s in status.iter().filter(|s| s.errors > 0) {
+        if let Some(msg) = &s.last_error {
+            println!("\n{} last error: {msg}", s.provider);
+            if let Some(file) = &s.last_error_file {
+                println!("  in {file}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

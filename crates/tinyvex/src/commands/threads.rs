@@ -1,0 +1,48 @@
+//! `tinyvex threads`: newest first.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use tinyvex_store::ThreadQuery;
+
+use crate::cli::{GlobalArgs, ThreadsArgs};
+use crate::printer;
+
+pub fn run(global: &GlobalArgs, args: ThreadsArgs) -> Result<ExitCode> {
+    let store = super::open_store(global)?;
+    let reader = store.read()?;
+    let query = ThreadQuery {
+        provider: args.provider,
+        limit: args.limit,
+        ..ThreadQuery::default()
+    };
+    let threads = reader.threads(&query)?;
+    if args.json {
+        printer::json(&threads)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if threads.is_empty() {
+        eprintln!("no threads yet: run `tinyvex ingest` first");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<46} {:<9} {:>6} {:<10} TITLE",
+        "ID", "PROVIDER", "ITEMS", "UPDATED"
+    );
+    for t in &threads {
+        let updated = t
+            .updated_at
+            .as_deref()
+            .or(t.created_at.as_deref())
+            .and_then(tinyvex_model::parse_rfc3339_ms);
+        println!(
+            "{:<46} {:<9} {:>6} {:<10} {}",
+            t.id,
+            t.provider,
+            t.item_count,
+            printer::relative_time(updated),
+            printer::clip(t.title.as_deref().unwrap_or("(untitled)"), 70),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
