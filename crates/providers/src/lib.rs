@@ -63,17 +63,26 @@ impl SourceEnv {
 
     /// Read `HOME` and the providers' variables from this process.
     pub fn from_process() -> SourceEnv {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/"));
         let vars = Self::VARS
             .iter()
-            .filter_map(|k| std::env::var_os(k).filter(|v| !v.is_empty()).map(|v| (k.to_string(), v)))
+            .filter_map(|k| {
+                std::env::var_os(k)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (k.to_string(), v))
+            })
             .collect();
         SourceEnv { home, vars }
     }
 
     /// A variable as a path, if set and non-empty.
     pub fn path_var(&self, name: &str) -> Option<PathBuf> {
-        self.vars.get(name).filter(|v| !v.is_empty()).map(PathBuf::from)
+        self.vars
+            .get(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
     }
 }
 
@@ -104,7 +113,12 @@ pub trait LineParser: Send {
     /// Parse one complete line (without its newline) that starts at byte
     /// `offset`. Events are appended to `out`. An `Err` means the line was
     /// not understood at all; it is counted, and parsing goes on.
-    fn parse_line(&mut self, offset: u64, line: &[u8], out: &mut Vec<ParsedEvent>) -> Result<(), LineError>;
+    fn parse_line(
+        &mut self,
+        offset: u64,
+        line: &[u8],
+        out: &mut Vec<ParsedEvent>,
+    ) -> Result<(), LineError>;
 
     /// The state to resume from after the last parsed line.
     fn save_state(&self) -> String;

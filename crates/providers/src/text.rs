@@ -48,12 +48,17 @@ mod tests {
     fn title_strips_ide_context() {
         let t = "# Context from my IDE setup:\n## Open tabs:\n- a.rs\n\n## My request for Codex:\nfix   the build\nplease";
         assert_eq!(title_from_prompt(t).as_deref(), Some("fix the build"));
-        assert_eq!(title_from_prompt("  hello\nworld").as_deref(), Some("hello"));
+        assert_eq!(
+            title_from_prompt("  hello\nworld").as_deref(),
+            Some("hello")
+        );
     }
 
     #[test]
     fn injected_context_is_recognised() {
-        assert!(is_injected_context("  <environment_context>\n<cwd>/x</cwd>"));
+        assert!(is_injected_context(
+            "  <environment_context>\n<cwd>/x</cwd>"
+        ));
         assert!(!is_injected_context("please list files"));
     }
 }

@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tinyvex_model::{ItemKind, ItemPatch, LineError, ParsedEvent, RawRecord, ThreadPatch, ToolPatch, ToolStatus};
+use tinyvex_model::{
+    ItemKind, ItemPatch, LineError, ParsedEvent, RawRecord, ThreadPatch, ToolPatch, ToolStatus,
+};
 
 use super::tools;
 use crate::text::title_from_prompt;
@@ -29,7 +31,9 @@ pub struct CodexExecParser {
 impl CodexExecParser {
     /// A fresh parser, or one resumed from [`LineParser::save_state`].
     pub fn new(state: Option<&str>) -> CodexExecParser {
-        let state = state.and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+        let state = state
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default();
         CodexExecParser { state }
     }
 
@@ -38,19 +42,35 @@ impl CodexExecParser {
     }
 
     fn item(&mut self, offset: u64, phase: &str, item: &Value, out: &mut Vec<ParsedEvent>) {
-        let Some(id) = item.get("id").and_then(Value::as_str) else { return };
+        let Some(id) = item.get("id").and_then(Value::as_str) else {
+            return;
+        };
         let seq = offset as i64 * 8;
         let key = self.key(id);
         let str_field = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_string);
         let status = str_field("status").as_deref().and_then(tools::parse_status);
         let patch = match item.get("type").and_then(Value::as_str) {
-            Some("agent_message") if phase == "item.completed" => {
-                ItemPatch::text(key, seq, ItemKind::Assistant, None, str_field("text").unwrap_or_default())
-            }
-            Some("reasoning") if phase == "item.completed" => {
-                ItemPatch::text(key, seq, ItemKind::Reasoning, None, str_field("text").unwrap_or_default())
-            }
-            Some("error") => ItemPatch::text(key, seq, ItemKind::Error, None, str_field("message").unwrap_or_default()),
+            Some("agent_message") if phase == "item.completed" => ItemPatch::text(
+                key,
+                seq,
+                ItemKind::Assistant,
+                None,
+                str_field("text").unwrap_or_default(),
+            ),
+            Some("reasoning") if phase == "item.completed" => ItemPatch::text(
+                key,
+                seq,
+                ItemKind::Reasoning,
+                None,
+                str_field("text").unwrap_or_default(),
+            ),
+            Some("error") => ItemPatch::text(
+                key,
+                seq,
+                ItemKind::Error,
+                None,
+                str_field("message").unwrap_or_default(),
+            ),
             Some("todo_list") => {
                 let steps = item.get("items").cloned().unwrap_or(Value::Array(vec![]));
                 let text = steps
@@ -58,7 +78,8 @@ impl CodexExecParser {
                     .map(|a| {
                         a.iter()
                             .map(|s| {
-                                let done = s.get("completed").and_then(Value::as_bool).unwrap_or(false);
+                                let done =
+                                    s.get("completed").and_then(Value::as_bool).unwrap_or(false);
                                 let t = s.get("text").and_then(Value::as_str).unwrap_or("");
                                 format!("{} {t}", if done { "[x]" } else { "[ ]" })
                             })
@@ -66,22 +87,42 @@ impl CodexExecParser {
                             .join("\n")
                     })
                     .unwrap_or_default();
-                ItemPatch { key, seq, kind: ItemKind::Plan, ts: None, text: Some(text), tool: None, data: Some(steps) }
+                ItemPatch {
+                    key,
+                    seq,
+                    kind: ItemKind::Plan,
+                    ts: None,
+                    text: Some(text),
+                    tool: None,
+                    data: Some(steps),
+                }
             }
             Some(kind @ ("command_execution" | "file_change" | "mcp_tool_call" | "web_search")) => {
                 let (tool_kind, name, command) = match kind {
-                    "command_execution" => ("shell", "command_execution".to_string(), str_field("command")),
+                    "command_execution" => (
+                        "shell",
+                        "command_execution".to_string(),
+                        str_field("command"),
+                    ),
                     "file_change" => ("patch", "apply_patch".to_string(), None),
                     "mcp_tool_call" => (
                         "mcp",
-                        format!("{}.{}", str_field("server").unwrap_or_default(), str_field("tool").unwrap_or_default()),
+                        format!(
+                            "{}.{}",
+                            str_field("server").unwrap_or_default(),
+                            str_field("tool").unwrap_or_default()
+                        ),
                         None,
                     ),
                     _ => ("web_search", "web_search".to_string(), str_field("query")),
                 };
                 let output = match kind {
                     "command_execution" => str_field("aggregated_output"),
-                    "mcp_tool_call" => item.get("result").or(item.get("error")).filter(|v| !v.is_null()).map(Value::to_string),
+                    "mcp_tool_call" => item
+                        .get("result")
+                        .or(item.get("error"))
+                        .filter(|v| !v.is_null())
+                        .map(Value::to_string),
                     _ => None,
                 };
                 let input = match kind {
@@ -101,7 +142,15 @@ impl CodexExecParser {
                     status,
                     ..ToolPatch::default()
                 };
-                ItemPatch { key, seq, kind: ItemKind::ToolCall, ts: None, text: None, tool: Some(tool), data: None }
+                ItemPatch {
+                    key,
+                    seq,
+                    kind: ItemKind::ToolCall,
+                    ts: None,
+                    text: None,
+                    tool: Some(tool),
+                    data: None,
+                }
             }
             _ => return,
         };
@@ -113,9 +162,27 @@ impl CodexExecParser {
         let s = |k: &str| msg.get(k).and_then(Value::as_str).map(str::to_string);
         let key = format!("L{offset}");
         let patch = match msg.get("type").and_then(Value::as_str) {
-            Some("agent_message") => ItemPatch::text(key, seq, ItemKind::Assistant, None, s("message").unwrap_or_default()),
-            Some("agent_reasoning") => ItemPatch::text(key, seq, ItemKind::Reasoning, None, s("text").unwrap_or_default()),
-            Some("error") => ItemPatch::text(key, seq, ItemKind::Error, None, s("message").unwrap_or_default()),
+            Some("agent_message") => ItemPatch::text(
+                key,
+                seq,
+                ItemKind::Assistant,
+                None,
+                s("message").unwrap_or_default(),
+            ),
+            Some("agent_reasoning") => ItemPatch::text(
+                key,
+                seq,
+                ItemKind::Reasoning,
+                None,
+                s("text").unwrap_or_default(),
+            ),
+            Some("error") => ItemPatch::text(
+                key,
+                seq,
+                ItemKind::Error,
+                None,
+                s("message").unwrap_or_default(),
+            ),
             Some("exec_command_begin") => {
                 let Some(call_id) = s("call_id") else { return };
                 let tool = ToolPatch {
@@ -127,7 +194,15 @@ impl CodexExecParser {
                     status: Some(ToolStatus::InProgress),
                     ..ToolPatch::default()
                 };
-                ItemPatch { key: format!("call-{call_id}"), seq, kind: ItemKind::ToolCall, ts: None, text: None, tool: Some(tool), data: None }
+                ItemPatch {
+                    key: format!("call-{call_id}"),
+                    seq,
+                    kind: ItemKind::ToolCall,
+                    ts: None,
+                    text: None,
+                    tool: Some(tool),
+                    data: None,
+                }
             }
             Some("exec_command_end") => {
                 let Some(call_id) = s("call_id") else { return };
@@ -140,7 +215,15 @@ impl CodexExecParser {
                     status: Some(tools::status_for_exit(exit_code)),
                     ..ToolPatch::default()
                 };
-                ItemPatch { key: format!("call-{call_id}"), seq, kind: ItemKind::ToolCall, ts: None, text: None, tool: Some(tool), data: None }
+                ItemPatch {
+                    key: format!("call-{call_id}"),
+                    seq,
+                    kind: ItemKind::ToolCall,
+                    ts: None,
+                    text: None,
+                    tool: Some(tool),
+                    data: None,
+                }
             }
             _ => return,
         };
@@ -152,10 +235,19 @@ impl CodexExecParser {
         if !self.state.titled {
             if let Some(title) = title_from_prompt(text) {
                 self.state.titled = true;
-                out.push(ParsedEvent::Thread(ThreadPatch { title: Some(title), ..ThreadPatch::default() }));
+                out.push(ParsedEvent::Thread(ThreadPatch {
+                    title: Some(title),
+                    ..ThreadPatch::default()
+                }));
             }
         }
-        out.push(ParsedEvent::Item(ItemPatch::text(format!("L{offset}"), offset as i64 * 8, ItemKind::User, None, text.to_string())));
+        out.push(ParsedEvent::Item(ItemPatch::text(
+            format!("L{offset}"),
+            offset as i64 * 8,
+            ItemKind::User,
+            None,
+            text.to_string(),
+        )));
     }
 }
 
@@ -164,16 +256,26 @@ impl LineParser for CodexExecParser {
         self.state.session_id.as_deref()
     }
 
-    fn parse_line(&mut self, offset: u64, line: &[u8], out: &mut Vec<ParsedEvent>) -> Result<(), LineError> {
+    fn parse_line(
+        &mut self,
+        offset: u64,
+        line: &[u8],
+        out: &mut Vec<ParsedEvent>,
+    ) -> Result<(), LineError> {
         let bad = |message: String| LineError { offset, message };
         let text = std::str::from_utf8(line).map_err(|e| bad(format!("invalid UTF-8: {e}")))?;
         let v: Value = serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
-        let Value::Object(obj) = &v else { return Err(bad("not a JSON object".into())) };
+        let Value::Object(obj) = &v else {
+            return Err(bad("not a JSON object".into()));
+        };
         let kind = match obj.get("type").and_then(Value::as_str) {
             Some(t) => {
                 match t {
                     "thread.started" => {
-                        self.state.session_id = obj.get("thread_id").and_then(Value::as_str).map(str::to_string);
+                        self.state.session_id = obj
+                            .get("thread_id")
+                            .and_then(Value::as_str)
+                            .map(str::to_string);
                     }
                     "turn.started" => self.state.turn += 1,
                     "item.started" | "item.updated" | "item.completed" => {
@@ -203,7 +305,13 @@ impl LineParser for CodexExecParser {
                             .or(obj.get("message"))
                             .and_then(Value::as_str)
                             .unwrap_or("error");
-                        out.push(ParsedEvent::Item(ItemPatch::text(format!("L{offset}"), offset as i64 * 8, ItemKind::Error, None, msg.to_string())));
+                        out.push(ParsedEvent::Item(ItemPatch::text(
+                            format!("L{offset}"),
+                            offset as i64 * 8,
+                            ItemKind::Error,
+                            None,
+                            msg.to_string(),
+                        )));
                     }
                     _ => {}
                 }
@@ -215,13 +323,20 @@ impl LineParser for CodexExecParser {
                     "legacy:prompt".to_string()
                 } else if let Some(msg) = obj.get("msg") {
                     self.legacy_msg(offset, msg, out);
-                    format!("legacy:{}", msg.get("type").and_then(Value::as_str).unwrap_or("unknown"))
+                    format!(
+                        "legacy:{}",
+                        msg.get("type").and_then(Value::as_str).unwrap_or("unknown")
+                    )
                 } else {
                     "legacy:config".to_string()
                 }
             }
         };
-        out.push(ParsedEvent::Raw(RawRecord { offset, kind, text: text.to_string() }));
+        out.push(ParsedEvent::Raw(RawRecord {
+            offset,
+            kind,
+            text: text.to_string(),
+        }));
         Ok(())
     }
 
@@ -279,8 +394,14 @@ mod tests {
 {"id":"1","msg":{"type":"agent_message","message":"ok"}}"#;
         let (_, items) = run(text);
         assert_eq!(items[0].text.as_deref(), Some("list files"));
-        assert_eq!(items[1].tool.as_ref().unwrap().command.as_deref(), Some("ls"));
-        assert_eq!(items[2].tool.as_ref().unwrap().status, Some(ToolStatus::Failed));
+        assert_eq!(
+            items[1].tool.as_ref().unwrap().command.as_deref(),
+            Some("ls")
+        );
+        assert_eq!(
+            items[2].tool.as_ref().unwrap().status,
+            Some(ToolStatus::Failed)
+        );
         assert_eq!(items[3].kind, ItemKind::Assistant);
     }
 }

@@ -29,7 +29,9 @@ impl CodexProvider {
     /// `$CODEX_HOME/archived_sessions` (`CODEX_HOME` defaults to
     /// `~/.codex`), plus `$CODEXD_HISTORY_DIR` when set.
     pub fn from_env(env: &SourceEnv) -> CodexProvider {
-        let home = env.path_var("CODEX_HOME").unwrap_or_else(|| env.home.join(".codex"));
+        let home = env
+            .path_var("CODEX_HOME")
+            .unwrap_or_else(|| env.home.join(".codex"));
         let mut roots = vec![home.join("sessions"), home.join("archived_sessions")];
         if let Some(extra) = env.path_var("CODEXD_HISTORY_DIR") {
             if !roots.contains(&extra) {
@@ -98,7 +100,10 @@ impl Provider for CodexProvider {
                 } else {
                     Some("not a regular file".to_string())
                 };
-                found.push(Discovered { path: entry.into_path(), problem });
+                found.push(Discovered {
+                    path: entry.into_path(),
+                    problem,
+                });
             }
         }
         found

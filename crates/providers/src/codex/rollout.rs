@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use tinyvex_model::{
-    parse_rfc3339_ms, ItemKind, ItemPatch, LineError, ParsedEvent, RawRecord, ThreadPatch, TimestampMs, ToolPatch,
-    ToolStatus,
+    parse_rfc3339_ms, ItemKind, ItemPatch, LineError, ParsedEvent, RawRecord, ThreadPatch,
+    TimestampMs, ToolPatch, ToolStatus,
 };
 
 use super::records::{self, join_text, Line, Tag, Usage};
@@ -73,23 +73,40 @@ impl RolloutParser {
     /// A parser for `path`, resumed from a saved state or fresh.
     pub fn resume(path: &Path, state: Option<&str>) -> Result<RolloutParser, Error> {
         let state = match state {
-            Some(s) if !s.is_empty() => serde_json::from_str(s)
-                .map_err(|source| Error::BadState { path: path.to_path_buf(), source })?,
-            _ => State { session_id: uuid_from_file_name(path), ..State::default() },
+            Some(s) if !s.is_empty() => {
+                serde_json::from_str(s).map_err(|source| Error::BadState {
+                    path: path.to_path_buf(),
+                    source,
+                })?
+            }
+            _ => State {
+                session_id: uuid_from_file_name(path),
+                ..State::default()
+            },
         };
         Ok(RolloutParser { state })
     }
 
-    fn line(&mut self, offset: u64, line: &Line<'_>, raw_line: &str, out: &mut Vec<ParsedEvent>) -> String {
+    fn line(
+        &mut self,
+        offset: u64,
+        line: &Line<'_>,
+        raw_line: &str,
+        out: &mut Vec<ParsedEvent>,
+    ) -> String {
         let ts = line.timestamp.as_deref().and_then(parse_rfc3339_ms);
         match (line.kind.as_deref(), line.payload) {
             (Some(kind), Some(payload)) => {
-                let tag = serde_json::from_str::<Tag<'_>>(payload.get()).ok().and_then(|t| t.kind);
+                let tag = serde_json::from_str::<Tag<'_>>(payload.get())
+                    .ok()
+                    .and_then(|t| t.kind);
                 let tag = tag.as_deref();
                 match (kind, tag) {
                     ("session_meta", _) => self.session_meta(payload, false, out),
                     ("turn_context", _) => self.turn_context(payload, out),
-                    ("response_item", Some(t)) => self.response_item(offset, ts, t, payload.get(), out),
+                    ("response_item", Some(t)) => {
+                        self.response_item(offset, ts, t, payload.get(), out)
+                    }
                     ("event_msg", Some(t)) => self.event_msg(offset, ts, t, payload, out),
                     _ => {}
                 }
@@ -119,7 +136,9 @@ impl RolloutParser {
         if self.state.meta_seen {
             return; // forks embed their parent's meta after their own: the first wins.
         }
-        let Ok(meta) = serde_json::from_str::<records::SessionMeta<'_>>(payload.get()) else { return };
+        let Ok(meta) = serde_json::from_str::<records::SessionMeta<'_>>(payload.get()) else {
+            return;
+        };
         self.state.meta_seen = true;
         if let Some(id) = meta.id.as_deref().filter(|s| !s.is_empty()) {
             self.state.session_id = Some(id.to_string());
@@ -137,7 +156,11 @@ impl RolloutParser {
                 let spawn = meta.source.as_ref()?.get("subagent")?.get("thread_spawn")?;
                 spawn.get("parent_thread_id")?.as_str().map(str::to_string)
             });
-        let cwd = meta.cwd.as_deref().filter(|s| !s.is_empty()).map(str::to_string);
+        let cwd = meta
+            .cwd
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
         self.state.cwd_known = cwd.is_some();
         let patch = ThreadPatch {
             cwd,
@@ -153,8 +176,13 @@ impl RolloutParser {
     }
 
     fn turn_context(&mut self, payload: &RawValue, out: &mut Vec<ParsedEvent>) {
-        let Ok(tc) = serde_json::from_str::<records::TurnContext<'_>>(payload.get()) else { return };
-        let mut patch = ThreadPatch { model: tc.model.map(|m| m.into_owned()), ..ThreadPatch::default() };
+        let Ok(tc) = serde_json::from_str::<records::TurnContext<'_>>(payload.get()) else {
+            return;
+        };
+        let mut patch = ThreadPatch {
+            model: tc.model.map(|m| m.into_owned()),
+            ..ThreadPatch::default()
+        };
         if !self.state.cwd_known {
             if let Some(cwd) = tc.cwd.filter(|c| !c.is_empty()) {
                 patch.cwd = Some(cwd.into_owned());
@@ -167,7 +195,13 @@ impl RolloutParser {
     }
 
     /// A user prompt: starts a turn, titles the thread if it is the first.
-    fn user(&mut self, offset: u64, ts: Option<TimestampMs>, text: String, out: &mut Vec<ParsedEvent>) {
+    fn user(
+        &mut self,
+        offset: u64,
+        ts: Option<TimestampMs>,
+        text: String,
+        out: &mut Vec<ParsedEvent>,
+    ) {
         if text.trim().is_empty() {
             return;
         }
@@ -177,36 +211,64 @@ impl RolloutParser {
         if !self.state.titled {
             if let Some(title) = title_from_prompt(&text) {
                 self.state.titled = true;
-                out.push(ParsedEvent::Thread(ThreadPatch { title: Some(title), ..ThreadPatch::default() }));
+                out.push(ParsedEvent::Thread(ThreadPatch {
+                    title: Some(title),
+                    ..ThreadPatch::default()
+                }));
             }
         }
-        out.push(ParsedEvent::Item(ItemPatch::text(line_key(offset), seq(offset, 0), ItemKind::User, ts, text)));
+        out.push(ParsedEvent::Item(ItemPatch::text(
+            line_key(offset),
+            seq(offset, 0),
+            ItemKind::User,
+            ts,
+            text,
+        )));
     }
 
-    fn response_item(&mut self, offset: u64, ts: Option<TimestampMs>, tag: &str, json: &str, out: &mut Vec<ParsedEvent>) {
+    fn response_item(
+        &mut self,
+        offset: u64,
+        ts: Option<TimestampMs>,
+        tag: &str,
+        json: &str,
+        out: &mut Vec<ParsedEvent>,
+    ) {
         match tag {
             "message" => {
-                let Ok(msg) = serde_json::from_str::<records::Message<'_>>(json) else { return };
+                let Ok(msg) = serde_json::from_str::<records::Message<'_>>(json) else {
+                    return;
+                };
                 let text = join_text(&msg.content, "\n");
                 match msg.role.as_deref() {
-                    Some("assistant") if !text.trim().is_empty() => out.push(ParsedEvent::Item(ItemPatch::text(
-                        line_key(offset),
-                        seq(offset, 0),
-                        ItemKind::Assistant,
-                        ts,
-                        text,
-                    ))),
+                    Some("assistant") if !text.trim().is_empty() => {
+                        out.push(ParsedEvent::Item(ItemPatch::text(
+                            line_key(offset),
+                            seq(offset, 0),
+                            ItemKind::Assistant,
+                            ts,
+                            text,
+                        )))
+                    }
                     // Envelope files carry the typed prompt as an event; only
                     // legacy files need the response item.
-                    Some("user") if self.state.legacy && !is_injected_context(&text) => self.user(offset, ts, text, out),
+                    Some("user") if self.state.legacy && !is_injected_context(&text) => {
+                        self.user(offset, ts, text, out)
+                    }
                     _ => {}
                 }
             }
             "reasoning" => {
-                let Ok(r) = serde_json::from_str::<records::Reasoning<'_>>(json) else { return };
+                let Ok(r) = serde_json::from_str::<records::Reasoning<'_>>(json) else {
+                    return;
+                };
                 let mut text = join_text(&r.summary, "\n\n");
                 if text.trim().is_empty() {
-                    text = r.content.as_deref().map(|c| join_text(c, "\n\n")).unwrap_or_default();
+                    text = r
+                        .content
+                        .as_deref()
+                        .map(|c| join_text(c, "\n\n"))
+                        .unwrap_or_default();
                 }
                 if !text.trim().is_empty() {
                     out.push(ParsedEvent::Item(ItemPatch::text(
@@ -219,7 +281,9 @@ impl RolloutParser {
                 }
             }
             "function_call" => {
-                let Ok(call) = serde_json::from_str::<records::FunctionCall<'_>>(json) else { return };
+                let Ok(call) = serde_json::from_str::<records::FunctionCall<'_>>(json) else {
+                    return;
+                };
                 let name = call.name.as_deref().unwrap_or("function");
                 let args_text = call.arguments.as_deref().unwrap_or("");
                 let args: Value = serde_json::from_str(args_text).unwrap_or(Value::Null);
@@ -229,17 +293,24 @@ impl RolloutParser {
                     call_id: call_id.clone(),
                     tool_kind: Some(kind.to_string()),
                     name: Some(name.to_string()),
-                    command: if kind == "shell" { tools::command_from_args(&args) } else { None },
+                    command: if kind == "shell" {
+                        tools::command_from_args(&args)
+                    } else {
+                        None
+                    },
                     input: Some(args_text.to_string()),
                     status: Some(ToolStatus::InProgress),
                     started_at: ts,
                     ..ToolPatch::default()
                 };
-                let key = call_id.as_ref().map_or_else(|| line_key(offset), |c| format!("call-{c}"));
+                let key = call_id
+                    .as_ref()
+                    .map_or_else(|| line_key(offset), |c| format!("call-{c}"));
                 out.push(ParsedEvent::Item(tool_item(key, seq(offset, 0), ts, tool)));
                 if name == "update_plan" {
                     if let Some(plan) = plan_from_args(&args) {
-                        let key = call_id.map_or_else(|| format!("L{offset}.1"), |c| format!("plan-{c}"));
+                        let key =
+                            call_id.map_or_else(|| format!("L{offset}.1"), |c| format!("plan-{c}"));
                         out.push(ParsedEvent::Item(ItemPatch {
                             key,
                             seq: seq(offset, 1),
@@ -253,7 +324,9 @@ impl RolloutParser {
                 }
             }
             "custom_tool_call" => {
-                let Ok(call) = serde_json::from_str::<records::CustomToolCall<'_>>(json) else { return };
+                let Ok(call) = serde_json::from_str::<records::CustomToolCall<'_>>(json) else {
+                    return;
+                };
                 let name = call.name.as_deref().unwrap_or("custom");
                 let call_id = call.call_id.as_deref().map(str::to_string);
                 let tool = ToolPatch {
@@ -269,9 +342,14 @@ impl RolloutParser {
                 out.push(ParsedEvent::Item(tool_item(key, seq(offset, 0), ts, tool)));
             }
             "function_call_output" | "custom_tool_call_output" => {
-                let Ok(o) = serde_json::from_str::<records::CallOutput<'_>>(json) else { return };
-                let Some(call_id) = o.call_id.as_deref() else { return };
-                let (output, exit_code) = tools::output_text_and_exit(o.output.as_ref().unwrap_or(&Value::Null));
+                let Ok(o) = serde_json::from_str::<records::CallOutput<'_>>(json) else {
+                    return;
+                };
+                let Some(call_id) = o.call_id.as_deref() else {
+                    return;
+                };
+                let (output, exit_code) =
+                    tools::output_text_and_exit(o.output.as_ref().unwrap_or(&Value::Null));
                 let tool = ToolPatch {
                     output: Some(output),
                     exit_code,
@@ -279,11 +357,22 @@ impl RolloutParser {
                     ended_at: ts,
                     ..ToolPatch::default()
                 };
-                out.push(ParsedEvent::Item(tool_item(format!("call-{call_id}"), seq(offset, 0), None, tool)));
+                out.push(ParsedEvent::Item(tool_item(
+                    format!("call-{call_id}"),
+                    seq(offset, 0),
+                    None,
+                    tool,
+                )));
             }
             "local_shell_call" => {
-                let Ok(call) = serde_json::from_str::<records::LocalShellCall<'_>>(json) else { return };
-                let call_id = call.call_id.as_deref().or(call.id.as_deref()).map(str::to_string);
+                let Ok(call) = serde_json::from_str::<records::LocalShellCall<'_>>(json) else {
+                    return;
+                };
+                let call_id = call
+                    .call_id
+                    .as_deref()
+                    .or(call.id.as_deref())
+                    .map(str::to_string);
                 let action = call.action.unwrap_or(Value::Null);
                 let tool = ToolPatch {
                     call_id: call_id.clone(),
@@ -291,7 +380,11 @@ impl RolloutParser {
                     name: Some("local_shell".to_string()),
                     command: action.get("command").and_then(tools::command_from_value),
                     input: Some(action.to_string()),
-                    status: call.status.as_deref().and_then(tools::parse_status).or(Some(ToolStatus::InProgress)),
+                    status: call
+                        .status
+                        .as_deref()
+                        .and_then(tools::parse_status)
+                        .or(Some(ToolStatus::InProgress)),
                     started_at: ts,
                     ..ToolPatch::default()
                 };
@@ -299,7 +392,9 @@ impl RolloutParser {
                 out.push(ParsedEvent::Item(tool_item(key, seq(offset, 0), ts, tool)));
             }
             "web_search_call" => {
-                let Ok(call) = serde_json::from_str::<records::WebSearchCall<'_>>(json) else { return };
+                let Ok(call) = serde_json::from_str::<records::WebSearchCall<'_>>(json) else {
+                    return;
+                };
                 let action = call.action.unwrap_or(Value::Null);
                 let query = action
                     .get("query")
@@ -316,13 +411,25 @@ impl RolloutParser {
                     started_at: ts,
                     ..ToolPatch::default()
                 };
-                out.push(ParsedEvent::Item(tool_item(line_key(offset), seq(offset, 0), ts, tool)));
+                out.push(ParsedEvent::Item(tool_item(
+                    line_key(offset),
+                    seq(offset, 0),
+                    ts,
+                    tool,
+                )));
             }
             _ => {}
         }
     }
 
-    fn event_msg(&mut self, offset: u64, ts: Option<TimestampMs>, tag: &str, payload: &RawValue, out: &mut Vec<ParsedEvent>) {
+    fn event_msg(
+        &mut self,
+        offset: u64,
+        ts: Option<TimestampMs>,
+        tag: &str,
+        payload: &RawValue,
+        out: &mut Vec<ParsedEvent>,
+    ) {
         let json = payload.get();
         match tag {
             "user_message" => {
@@ -333,20 +440,29 @@ impl RolloutParser {
                 }
             }
             "item_completed" => {
-                let Ok(ev) = serde_json::from_str::<records::ItemCompleted>(json) else { return };
+                let Ok(ev) = serde_json::from_str::<records::ItemCompleted>(json) else {
+                    return;
+                };
                 let Some(item) = ev.item else { return };
                 self.turn_item(offset, ts, &item, out);
             }
             "token_count" => {
-                let Ok(tc) = serde_json::from_str::<records::TokenCount>(json) else { return };
+                let Ok(tc) = serde_json::from_str::<records::TokenCount>(json) else {
+                    return;
+                };
                 let Some(info) = tc.info else { return };
-                let Some(total) = info.total_token_usage else { return };
+                let Some(total) = info.total_token_usage else {
+                    return;
+                };
                 self.state.latest_total = total;
                 let turn_usage = total.minus(&self.state.turn_start_total);
                 let seq = *self.state.usage_seq.get_or_insert(seq(offset, 0));
                 let mut data = serde_json::to_value(turn_usage).unwrap_or(Value::Null);
                 if let Value::Object(map) = &mut data {
-                    map.insert("thread_total".into(), serde_json::to_value(total).unwrap_or(Value::Null));
+                    map.insert(
+                        "thread_total".into(),
+                        serde_json::to_value(total).unwrap_or(Value::Null),
+                    );
                     if let Some(w) = info.model_context_window {
                         map.insert("model_context_window".into(), w.into());
                     }
@@ -363,8 +479,17 @@ impl RolloutParser {
             }
             "error" => {
                 if let Ok(ev) = serde_json::from_str::<records::ErrorEvent<'_>>(json) {
-                    let text = ev.message.map(|m| m.into_owned()).unwrap_or_else(|| "error".to_string());
-                    out.push(ParsedEvent::Item(ItemPatch::text(line_key(offset), seq(offset, 0), ItemKind::Error, ts, text)));
+                    let text = ev
+                        .message
+                        .map(|m| m.into_owned())
+                        .unwrap_or_else(|| "error".to_string());
+                    out.push(ParsedEvent::Item(ItemPatch::text(
+                        line_key(offset),
+                        seq(offset, 0),
+                        ItemKind::Error,
+                        ts,
+                        text,
+                    )));
                 }
             }
             "turn_aborted" => {
@@ -381,18 +506,39 @@ impl RolloutParser {
                 )));
             }
             "exec_command_end" => {
-                let Ok(ev) = serde_json::from_str::<records::ExecCommandEnd<'_>>(json) else { return };
+                let Ok(ev) = serde_json::from_str::<records::ExecCommandEnd<'_>>(json) else {
+                    return;
+                };
                 let Some(call_id) = ev.call_id else { return };
-                let status = ev.status.as_deref().and_then(tools::parse_status).or(Some(tools::status_for_exit(ev.exit_code)));
-                let tool = ToolPatch { exit_code: ev.exit_code, status, ..ToolPatch::default() };
-                out.push(ParsedEvent::Item(tool_item(format!("call-{call_id}"), seq(offset, 0), None, tool)));
+                let status = ev
+                    .status
+                    .as_deref()
+                    .and_then(tools::parse_status)
+                    .or(Some(tools::status_for_exit(ev.exit_code)));
+                let tool = ToolPatch {
+                    exit_code: ev.exit_code,
+                    status,
+                    ..ToolPatch::default()
+                };
+                out.push(ParsedEvent::Item(tool_item(
+                    format!("call-{call_id}"),
+                    seq(offset, 0),
+                    None,
+                    tool,
+                )));
             }
             _ => {}
         }
     }
 
     /// A paginated-mode `TurnItem` (`item_completed.item`).
-    fn turn_item(&mut self, offset: u64, ts: Option<TimestampMs>, item: &Value, out: &mut Vec<ParsedEvent>) {
+    fn turn_item(
+        &mut self,
+        offset: u64,
+        ts: Option<TimestampMs>,
+        item: &Value,
+        out: &mut Vec<ParsedEvent>,
+    ) {
         match item.get("type").and_then(Value::as_str) {
             Some("UserMessage") => {
                 let text = item
@@ -410,17 +556,41 @@ impl RolloutParser {
                 self.user(offset, ts, text, out);
             }
             Some("CommandExecution") => {
-                let Some(id) = item.get("id").and_then(Value::as_str) else { return };
-                let exit_code = item.get("exit_code").and_then(Value::as_i64);
-                let status = item.get("status").and_then(Value::as_str).and_then(tools::parse_status);
-                let tool = ToolPatch { exit_code, status, ..ToolPatch::default() };
-                out.push(ParsedEvent::Item(tool_item(format!("call-{id}"), seq(offset, 0), None, tool)));
-            }
-            Some("Plan") => {
-                let Some(text) = item.get("text").and_then(Value::as_str).filter(|t| !t.trim().is_empty()) else {
+                let Some(id) = item.get("id").and_then(Value::as_str) else {
                     return;
                 };
-                out.push(ParsedEvent::Item(ItemPatch::text(line_key(offset), seq(offset, 0), ItemKind::Plan, ts, text.to_string())));
+                let exit_code = item.get("exit_code").and_then(Value::as_i64);
+                let status = item
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .and_then(tools::parse_status);
+                let tool = ToolPatch {
+                    exit_code,
+                    status,
+                    ..ToolPatch::default()
+                };
+                out.push(ParsedEvent::Item(tool_item(
+                    format!("call-{id}"),
+                    seq(offset, 0),
+                    None,
+                    tool,
+                )));
+            }
+            Some("Plan") => {
+                let Some(text) = item
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.trim().is_empty())
+                else {
+                    return;
+                };
+                out.push(ParsedEvent::Item(ItemPatch::text(
+                    line_key(offset),
+                    seq(offset, 0),
+                    ItemKind::Plan,
+                    ts,
+                    text.to_string(),
+                )));
             }
             _ => {}
         }
@@ -428,14 +598,26 @@ impl RolloutParser {
 }
 
 fn tool_item(key: String, seq: i64, ts: Option<TimestampMs>, tool: ToolPatch) -> ItemPatch {
-    ItemPatch { key, seq, kind: ItemKind::ToolCall, ts, text: None, tool: Some(tool), data: None }
+    ItemPatch {
+        key,
+        seq,
+        kind: ItemKind::ToolCall,
+        ts,
+        text: None,
+        tool: Some(tool),
+        data: None,
+    }
 }
 
 /// `update_plan` arguments → (checklist text, data JSON).
 fn plan_from_args(args: &Value) -> Option<(String, Value)> {
     let steps = args.get("plan")?.as_array()?;
     let mut text = String::new();
-    if let Some(expl) = args.get("explanation").and_then(Value::as_str).filter(|e| !e.is_empty()) {
+    if let Some(expl) = args
+        .get("explanation")
+        .and_then(Value::as_str)
+        .filter(|e| !e.is_empty())
+    {
         text.push_str(expl);
         text.push('\n');
     }
@@ -457,7 +639,12 @@ impl LineParser for RolloutParser {
         self.state.session_id.as_deref()
     }
 
-    fn parse_line(&mut self, offset: u64, line: &[u8], out: &mut Vec<ParsedEvent>) -> Result<(), LineError> {
+    fn parse_line(
+        &mut self,
+        offset: u64,
+        line: &[u8],
+        out: &mut Vec<ParsedEvent>,
+    ) -> Result<(), LineError> {
         let bad = |message: String| LineError { offset, message };
         let text = std::str::from_utf8(line).map_err(|e| bad(format!("invalid UTF-8: {e}")))?;
         let text = text.trim_end_matches('\r');
@@ -465,11 +652,19 @@ impl LineParser for RolloutParser {
             return Err(bad("empty line".to_string()));
         }
         let parsed: Line<'_> = serde_json::from_str(text).map_err(|e| {
-            out.push(ParsedEvent::Raw(RawRecord { offset, kind: "invalid".into(), text: truncate(text, 4096) }));
+            out.push(ParsedEvent::Raw(RawRecord {
+                offset,
+                kind: "invalid".into(),
+                text: truncate(text, 4096),
+            }));
             bad(format!("not a JSON object: {e}"))
         })?;
         let kind = self.line(offset, &parsed, text, out);
-        out.push(ParsedEvent::Raw(RawRecord { offset, kind, text: text.to_string() }));
+        out.push(ParsedEvent::Raw(RawRecord {
+            offset,
+            kind,
+            text: text.to_string(),
+        }));
         Ok(())
     }
 

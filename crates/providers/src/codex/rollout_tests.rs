@@ -63,27 +63,44 @@ fn session_id_comes_from_file_name_until_meta() {
 #[test]
 fn envelope_turn_dedupes_and_pairs_tool_calls() {
     let text = concat!(
-        r#"{"timestamp":"2026-01-01T00:00:00.000Z","type":"session_meta","payload":{"id":"abc","timestamp":"2026-01-01T00:00:00.000Z","cwd":"/w","originator":"x","cli_version":"0.1","git":{"branch":"main"}}}"#, "\n",
-        r#"{"timestamp":"2026-01-01T00:00:01.000Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"<environment_context>x</environment_context>"}]}}"#, "\n",
-        r#"{"timestamp":"2026-01-01T00:00:01.000Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"list files"}]}}"#, "\n",
-        r#"{"timestamp":"2026-01-01T00:00:01.000Z","type":"event_msg","payload":{"type":"user_message","message":"list files","images":[]}}"#, "\n",
-        r#"{"timestamp":"2026-01-01T00:00:02.000Z","type":"turn_context","payload":{"cwd":"/w","model":"gpt-x","approval_policy":"never","sandbox_policy":{"type":"read-only"},"summary":"auto"}}"#, "\n",
-        r#"{"timestamp":"2026-01-01T00:00:02.000Z","type":"event_msg","payload":{"type":"agent_reasoning","text":"thinking"}}"#, "\n",
-        r#"{"timestamp":"2026-01-01T00:00:02.000Z","type":"response_item","payload":{"type":"reasoning","summary":[{"type":"summary_text","text":"thinking"}],"encrypted_content":"zz"}}"#, "\n",
-        r#"{"timestamp":"2026-01-01T00:00:03.000Z","type":"response_item","payload":{"type":"function_call","name":"shell","arguments":"{\"command\":[\"bash\",\"-lc\",\"ls\"]}","call_id":"c1"}}"#, "\n",
-        r#"{"timestamp":"2026-01-01T00:00:04.000Z","type":"response_item","payload":{"type":"function_call_output","call_id":"c1","output":"{\"output\":\"a\\nb\\n\",\"metadata\":{\"exit_code\":1}}"}}"#, "\n",
-        r#"{"timestamp":"2026-01-01T00:00:05.000Z","type":"event_msg","payload":{"type":"agent_message","message":"done"}}"#, "\n",
-        r#"{"timestamp":"2026-01-01T00:00:05.000Z","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"done"}]}}"#, "\n",
-        r#"{"timestamp":"2026-01-01T00:00:05.000Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":10,"output_tokens":5,"total_tokens":15}}}}"#, "\n",
-        r#"{"timestamp":"2026-01-01T00:00:05.000Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":10,"output_tokens":5,"total_tokens":15}}}}"#, "\n",
-        r#"{"timestamp":"2026-01-01T00:00:06.000Z","type":"brand_new_kind","payload":{"type":"whatever"}}"#, "\n",
+        r#"{"timestamp":"2026-01-01T00:00:00.000Z","type":"session_meta","payload":{"id":"abc","timestamp":"2026-01-01T00:00:00.000Z","cwd":"/w","originator":"x","cli_version":"0.1","git":{"branch":"main"}}}"#,
+        "\n",
+        r#"{"timestamp":"2026-01-01T00:00:01.000Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"<environment_context>x</environment_context>"}]}}"#,
+        "\n",
+        r#"{"timestamp":"2026-01-01T00:00:01.000Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"list files"}]}}"#,
+        "\n",
+        r#"{"timestamp":"2026-01-01T00:00:01.000Z","type":"event_msg","payload":{"type":"user_message","message":"list files","images":[]}}"#,
+        "\n",
+        r#"{"timestamp":"2026-01-01T00:00:02.000Z","type":"turn_context","payload":{"cwd":"/w","model":"gpt-x","approval_policy":"never","sandbox_policy":{"type":"read-only"},"summary":"auto"}}"#,
+        "\n",
+        r#"{"timestamp":"2026-01-01T00:00:02.000Z","type":"event_msg","payload":{"type":"agent_reasoning","text":"thinking"}}"#,
+        "\n",
+        r#"{"timestamp":"2026-01-01T00:00:02.000Z","type":"response_item","payload":{"type":"reasoning","summary":[{"type":"summary_text","text":"thinking"}],"encrypted_content":"zz"}}"#,
+        "\n",
+        r#"{"timestamp":"2026-01-01T00:00:03.000Z","type":"response_item","payload":{"type":"function_call","name":"shell","arguments":"{\"command\":[\"bash\",\"-lc\",\"ls\"]}","call_id":"c1"}}"#,
+        "\n",
+        r#"{"timestamp":"2026-01-01T00:00:04.000Z","type":"response_item","payload":{"type":"function_call_output","call_id":"c1","output":"{\"output\":\"a\\nb\\n\",\"metadata\":{\"exit_code\":1}}"}}"#,
+        "\n",
+        r#"{"timestamp":"2026-01-01T00:00:05.000Z","type":"event_msg","payload":{"type":"agent_message","message":"done"}}"#,
+        "\n",
+        r#"{"timestamp":"2026-01-01T00:00:05.000Z","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"done"}]}}"#,
+        "\n",
+        r#"{"timestamp":"2026-01-01T00:00:05.000Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":10,"output_tokens":5,"total_tokens":15}}}}"#,
+        "\n",
+        r#"{"timestamp":"2026-01-01T00:00:05.000Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":10,"output_tokens":5,"total_tokens":15}}}}"#,
+        "\n",
+        r#"{"timestamp":"2026-01-01T00:00:06.000Z","type":"brand_new_kind","payload":{"type":"whatever"}}"#,
+        "\n",
     );
     let (events, errors) = parse_all(&path(), text);
     assert_eq!(errors, 0);
     let items = items(&events);
     let kinds: Vec<ItemKind> = items.iter().map(|i| i.kind).collect();
     use ItemKind::*;
-    assert_eq!(kinds, vec![User, Reasoning, ToolCall, ToolCall, Assistant, Usage, Usage]);
+    assert_eq!(
+        kinds,
+        vec![User, Reasoning, ToolCall, ToolCall, Assistant, Usage, Usage]
+    );
     assert_eq!(items[0].text.as_deref(), Some("list files"));
     let call = items[2].tool.as_ref().unwrap();
     assert_eq!(call.command.as_deref(), Some("ls"));
@@ -98,7 +115,9 @@ fn envelope_turn_dedupes_and_pairs_tool_calls() {
     assert_eq!(items[5].data, items[6].data);
     assert_eq!(items[5].data.as_ref().unwrap()["total_tokens"], 15);
     // Unknown kinds survive in the raw log.
-    assert!(events.iter().any(|e| matches!(e, ParsedEvent::Raw(r) if r.kind == "brand_new_kind:whatever")));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, ParsedEvent::Raw(r) if r.kind == "brand_new_kind:whatever")));
     let thread_title = events.iter().find_map(|e| match e {
         ParsedEvent::Thread(t) => t.title.clone(),
         _ => None,
@@ -113,7 +132,9 @@ fn garbage_lines_are_errors_not_failures() {
     assert_eq!(errors, 3);
     assert_eq!(items(&events).len(), 1);
     let mut p = RolloutParser::resume(&path(), None).unwrap();
-    assert!(p.parse_line(0, b"{\"a\":\"\xff\"}", &mut Vec::new()).is_err());
+    assert!(p
+        .parse_line(0, b"{\"a\":\"\xff\"}", &mut Vec::new())
+        .is_err());
 }
 
 fn fixtures() -> Option<PathBuf> {
@@ -123,7 +144,10 @@ fn fixtures() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("SKIPPED codex fixture parser tests: {} not found (set TINYVEX_FIXTURES)", dir.display());
+        eprintln!(
+            "SKIPPED codex fixture parser tests: {} not found (set TINYVEX_FIXTURES)",
+            dir.display()
+        );
         None
     }
 }
@@ -138,7 +162,11 @@ fn resume_at_every_line_matches_one_pass() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
         let (one_pass, _) = parse_all(&path, &text);
-        assert!(!items(&one_pass).is_empty(), "{} produced no items", path.display());
+        assert!(
+            !items(&one_pass).is_empty(),
+            "{} produced no items",
+            path.display()
+        );
         assert_eq!(one_pass, parse_resuming(&path, &text), "{}", path.display());
         checked += 1;
     }

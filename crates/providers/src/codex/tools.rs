@@ -50,7 +50,10 @@ pub(crate) fn output_text_and_exit(output: &Value) -> (String, Option<i64>) {
             if s.starts_with('{') {
                 if let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(s) {
                     if let Some(inner) = obj.get("output").and_then(Value::as_str) {
-                        let code = obj.get("metadata").and_then(|m| m.get("exit_code")).and_then(Value::as_i64);
+                        let code = obj
+                            .get("metadata")
+                            .and_then(|m| m.get("exit_code"))
+                            .and_then(Value::as_i64);
                         return (inner.to_string(), code);
                     }
                 }
@@ -115,16 +118,29 @@ mod tests {
 
     #[test]
     fn commands() {
-        assert_eq!(command_from_args(&json!({"cmd": "ls -la"})).as_deref(), Some("ls -la"));
-        assert_eq!(command_from_args(&json!({"command": ["bash", "-lc", "echo hi"]})).as_deref(), Some("echo hi"));
-        assert_eq!(command_from_args(&json!({"command": ["rg", "foo"]})).as_deref(), Some("rg foo"));
-        assert_eq!(command_from_args(&json!({"command": "git status"})).as_deref(), Some("git status"));
+        assert_eq!(
+            command_from_args(&json!({"cmd": "ls -la"})).as_deref(),
+            Some("ls -la")
+        );
+        assert_eq!(
+            command_from_args(&json!({"command": ["bash", "-lc", "echo hi"]})).as_deref(),
+            Some("echo hi")
+        );
+        assert_eq!(
+            command_from_args(&json!({"command": ["rg", "foo"]})).as_deref(),
+            Some("rg foo")
+        );
+        assert_eq!(
+            command_from_args(&json!({"command": "git status"})).as_deref(),
+            Some("git status")
+        );
         assert_eq!(command_from_args(&json!({"path": "x"})), None);
     }
 
     #[test]
     fn outputs_and_exit_codes() {
-        let old = json!("{\"output\":\"hi\\n\",\"metadata\":{\"exit_code\":2,\"duration_seconds\":0.1}}");
+        let old =
+            json!("{\"output\":\"hi\\n\",\"metadata\":{\"exit_code\":2,\"duration_seconds\":0.1}}");
         assert_eq!(output_text_and_exit(&old), ("hi\n".to_string(), Some(2)));
         let text = json!("Exit code: 1\nWall time: 0.2 seconds\nOutput:\nboom");
         assert_eq!(output_text_and_exit(&text).1, Some(1));
