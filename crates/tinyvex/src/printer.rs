@@ -8,7 +8,7 @@ use serde::Serialize;
 /// Write `value` as pretty JSON plus a newline on stdout.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
+    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
     out.write_all(b"\n")?;
     Ok(())
 }

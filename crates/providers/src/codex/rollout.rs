@@ -255,6 +255,16 @@ impl RolloutParser {
                     Some("user") if self.state.legacy && !is_injected_context(&text) => {
                         self.user(offset, ts, text, out)
                     }
+                    // Legacy metas have no cwd; the injected environment names it.
+                    Some("user") if self.state.legacy && !self.state.cwd_known => {
+                        if let Some(cwd) = env_context_cwd(&text) {
+                            self.state.cwd_known = true;
+                            out.push(ParsedEvent::Thread(ThreadPatch {
+                                cwd: Some(cwd.to_string()),
+                                ..ThreadPatch::default()
+                            }));
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -595,6 +605,16 @@ impl RolloutParser {
             _ => {}
         }
     }
+}
+
+/// The `<cwd>` of an `<environment_context>` block.
+fn env_context_cwd(text: &str) -> Option<&str> {
+    if !text.trim_start().starts_with("<environment_context>") {
+        return None;
+    }
+    let start = text.find("<cwd>")? + "<cwd>".len();
+    let len = text[start..].find("</cwd>")?;
+    Some(text[start..start + len].trim()).filter(|c| !c.is_empty())
 }
 
 fn tool_item(key: String, seq: i64, ts: Option<TimestampMs>, tool: ToolPatch) -> ItemPatch {

@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use std::io::Write;
+
 use anyhow::{bail, Result};
 use serde::Serialize;
 use tinyvex_store::{ItemQuery, ItemRow, ThreadRow};
@@ -18,6 +20,7 @@ struct Shown<'a> {
 pub fn run(global: &GlobalArgs, args: ShowArgs) -> Result<ExitCode> {
     let store = super::open_store(global)?;
     let reader = store.read()?;
+    let mut out = std::io::stdout().lock();
     let Some(thread) = reader.thread(&args.thread)? else {
         bail!(
             "no thread matches `{}`\nhint: `tinyvex threads` lists thread ids",
@@ -36,12 +39,14 @@ pub fn run(global: &GlobalArgs, args: ShowArgs) -> Result<ExitCode> {
         })?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    writeln!(
+        out,
         "{} · {}",
         thread.title.as_deref().unwrap_or("(untitled)"),
         thread.id
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "{} · {} · {} items{}",
         thread.provider,
         thread.cwd.as_deref().unwrap_or("-"),
@@ -51,9 +56,9 @@ pub fn run(global: &GlobalArgs, args: ShowArgs) -> Result<ExitCode> {
             .as_deref()
             .map(|m| format!(" · {m}"))
             .unwrap_or_default()
-    );
+    )?;
     for item in &items {
-        println!();
+        writeln!(out)?;
         match item.kind.as_str() {
             "tool_call" => {
                 let name = item.name.as_deref().unwrap_or("tool");
@@ -62,17 +67,17 @@ pub fn run(global: &GlobalArgs, args: ShowArgs) -> Result<ExitCode> {
                     .as_deref()
                     .or(item.input.as_deref())
                     .unwrap_or("");
-                println!("▶ {name}: {}", printer::clip(what, 200));
-                if let Some(out) = &item.output {
-                    for line in out.lines().take(12) {
-                        println!("  │ {}", printer::clip(line, 160));
+                writeln!(out, "▶ {name}: {}", printer::clip(what, 200))?;
+                if let Some(output) = &item.output {
+                    for line in output.lines().take(12) {
+                        writeln!(out, "  │ {}", printer::clip(line, 160))?;
                     }
-                    if out.lines().count() > 12 {
-                        println!("  │ …");
+                    if output.lines().count() > 12 {
+                        writeln!(out, "  │ …")?;
                     }
                 }
                 if let Some(code) = item.exit_code {
-                    println!("  └ exit {code}");
+                    writeln!(out, "  └ exit {code}")?;
                 }
             }
             "usage" => {
@@ -81,10 +86,11 @@ pub fn run(global: &GlobalArgs, args: ShowArgs) -> Result<ExitCode> {
                     .as_ref()
                     .and_then(|d| d.get("total_tokens"))
                     .and_then(|v| v.as_i64());
-                println!(
+                writeln!(
+                    out,
                     "· tokens this turn: {}",
                     total.map_or("?".to_string(), |t| t.to_string())
-                );
+                )?;
             }
             kind => {
                 let label = match kind {
@@ -95,9 +101,9 @@ pub fn run(global: &GlobalArgs, args: ShowArgs) -> Result<ExitCode> {
                     "error" => "ERROR",
                     other => other,
                 };
-                println!("{label}:");
+                writeln!(out, "{label}:")?;
                 for line in item.text.as_deref().unwrap_or("").lines() {
-                    println!("  {line}");
+                    writeln!(out, "  {line}")?;
                 }
             }
         }

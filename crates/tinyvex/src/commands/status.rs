@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use std::io::Write;
+
 use anyhow::Result;
 
 use crate::cli::{GlobalArgs, StatusArgs};
@@ -10,22 +12,26 @@ use crate::printer;
 pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<ExitCode> {
     let store = super::open_store(global)?;
     let reader = store.read()?;
+    let mut out = std::io::stdout().lock();
     let status = reader.status()?;
     if args.json {
         printer::json(&status)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    writeln!(
+        out,
         "store: {} (revision {})",
         store.path().display(),
         reader.revision()?
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "{:<9} {:>7} {:>8} {:>9} {:>11} {:>7}",
         "PROVIDER", "FILES", "THREADS", "ITEMS", "BYTES", "ERRORS"
-    );
+    )?;
     for s in &status {
-        println!(
+        writeln!(
+            out,
             "{:<9} {:>7} {:>8} {:>9} {:>11} {:>7}",
             s.provider,
             s.files,
@@ -33,13 +39,13 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<ExitCode> {
             s.items,
             printer::bytes(s.bytes_ingested),
             s.errors
-        );
+        )?;
     }
     for s in status.iter().filter(|s| s.errors > 0) {
         if let Some(msg) = &s.last_error {
-            println!("\n{} last error: {msg}", s.provider);
+            writeln!(out, "\n{} last error: {msg}", s.provider)?;
             if let Some(file) = &s.last_error_file {
-                println!("  in {file}");
+                writeln!(out, "  in {file}")?;
             }
         }
     }

@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use std::io::Write;
+
 use anyhow::Result;
 use tinyvex_store::ThreadQuery;
 
@@ -11,6 +13,7 @@ use crate::printer;
 pub fn run(global: &GlobalArgs, args: ThreadsArgs) -> Result<ExitCode> {
     let store = super::open_store(global)?;
     let reader = store.read()?;
+    let mut out = std::io::stdout().lock();
     let query = ThreadQuery {
         provider: args.provider,
         limit: args.limit,
@@ -25,24 +28,26 @@ pub fn run(global: &GlobalArgs, args: ThreadsArgs) -> Result<ExitCode> {
         eprintln!("no threads yet: run `tinyvex ingest` first");
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    writeln!(
+        out,
         "{:<46} {:<9} {:>6} {:<10} TITLE",
         "ID", "PROVIDER", "ITEMS", "UPDATED"
-    );
+    )?;
     for t in &threads {
         let updated = t
             .updated_at
             .as_deref()
             .or(t.created_at.as_deref())
             .and_then(tinyvex_model::parse_rfc3339_ms);
-        println!(
+        writeln!(
+            out,
             "{:<46} {:<9} {:>6} {:<10} {}",
             t.id,
             t.provider,
             t.item_count,
             printer::relative_time(updated),
             printer::clip(t.title.as_deref().unwrap_or("(untitled)"), 70),
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
