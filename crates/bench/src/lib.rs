@@ -1,1 +1,22 @@
-//! (in progress)
+//! Tinyvex benchmarks: a generator of realistic Codex rollout corpora of any size, a
+//! validator for them, and a whole-process ingest benchmark runner. The binary
+//! `tinyvex-bench` is the CLI over these; `benchsuite/README.md` says how to run it and what
+//! the figures mean.
+//!
+//! Generation: [`corpus::generate`] plans files and draws a [`session::Profile`] for each;
+//! a [`session::Session`] writes its turns line by line with the [`json`] writer, [`text`]
+//! and a seeded [`rng::Rng`]. [`append::append`] continues existing files.
+//! Measuring: [`runner::run`] drives `tinyvex` through [`measure`] and writes [`report`]s.
+
+pub mod append;
+pub mod clock;
+pub mod corpus;
+pub mod json;
+pub mod measure;
+pub mod report;
+pub mod rng;
+pub mod runner;
+pub mod session;
+pub mod size;
+pub mod text;
+pub mod validate;

@@ -1,0 +1,198 @@
+//! `tinyvex-bench`: generate realistic Codex corpora and time whole `tinyvex` processes on them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand};
+use tinyvex_bench::append::{append, AppendOptions};
+use tinyvex_bench::corpus::{generate, GenOptions};
+use tinyvex_bench::runner::{run, RunOptions};
+use tinyvex_bench::size::{format_bytes, parse_size};
+use tinyvex_bench::validate::check_corpus;
+
+/// Benchmarks for Tinyvex: a realistic Codex rollout generator and whole-process ingest timings.
+#[derive(Debug, Parser)]
+#[command(name = "tinyvex-bench", max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a corpus of Codex rollouts (`--out`), or continue files of one (`--append`)
+    Gen(GenArgs),
+    /// Check a corpus: JSON lines, file names, ordinals, call/output pairs
+    Check {
+        /// The CODEX_HOME to check (its `sessions/` folder)
+        dir: PathBuf,
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Time `tinyvex ingest` on a corpus: full, unchanged, catch-up after appends
+    Ingest(RunOptions),
+}
+
+#[derive(Debug, Args)]
+struct GenArgs {
+    /// Write a new corpus into this CODEX_HOME (files under `sessions/YYYY/MM/DD/`)
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with = "append",
+        required_unless_present = "append"
+    )]
+    out: Option<PathBuf>,
+    /// Append new turns to files of this existing corpus instead
+    #[arg(long, value_name = "DIR")]
+    append: Option<PathBuf>,
+    /// Total size, e.g. 1GiB, 200MB, 64MiB (with --out)
+    #[arg(long, value_parser = parse_size, required_unless_present = "append")]
+    size: Option<u64>,
+    /// Number of files (--out), or of files to append to (--append, default 5)
+    #[arg(long)]
+    files: Option<usize>,
+    /// Mean file size when --files is not given (--out)
+    #[arg(long, value_parser = parse_size, default_value = "1MiB", conflicts_with = "files")]
+    avg_file_size: u64,
+    /// Lines appended to each file (--append)
+    #[arg(long, default_value_t = 250)]
+    lines: usize,
+    /// Seed; the same seed and options give the same bytes
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Print the summary as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+fn gen(a: GenArgs) -> Result<()> {
+    if let Some(dir) = a.append {
+        let r = append(&AppendOptions {
+            dir,
+            files: a.files.unwrap_or(5),
+            lines: a.lines,
+            seed: a.seed,
+        })?;
+        if a.json {
+            let files: Vec<_> = r
+                .files
+                .iter()
+                .map(|(p, b)| serde_json::json!({"path": p, "bytes": b}))
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({"files": files, "bytes": r.bytes, "lines": r.lines})
+            );
+        } else {
+            for (p, b) in &r.files {
+                println!("{:>10}  {}", format_bytes(*b), p.display());
+            }
+            println!(
+                "appended {} lines, {} to {} files",
+                r.lines,
+                format_bytes(r.bytes),
+                r.files.len()
+            );
+        }
+        return Ok(());
+    }
+    let (Some(out), Some(size)) = (a.out, a.size) else {
+        bail!("--out DIR and --size are required")
+    };
+    let sessions = out.join("sessions");
+    if std::fs::read_dir(&sessions).is_ok_and(|mut d| d.next().is_some()) {
+        bail!(
+            "{} is not empty: generate into a new directory (or remove it first)",
+            sessions.display()
+        );
+    }
+    let opts = GenOptions {
+        out,
+        size,
+        files: a.files,
+        avg_file_size: a.avg_file_size,
+        seed: a.seed,
+    };
+    let mut next_report = size / 10;
+    let quiet = a.json;
+    let r = generate(&opts, |done| {
+        if !quiet && done >= next_report {
+            eprint!("\r{} / {}", format_bytes(done), format_bytes(size));
+            next_report += size / 10;
+        }
+    })?;
+    if a.json {
+        println!("{}", r.to_json());
+    } else {
+        eprintln!();
+        println!(
+            "{} files, {} lines, {} in {:.2}s ({:.0} MB/s) under {}",
+            r.total.files,
+            r.total.lines,
+            format_bytes(r.total.bytes),
+            r.elapsed.as_secs_f64(),
+            r.total.bytes as f64 / 1e6 / r.elapsed.as_secs_f64().max(1e-9),
+            opts.out.join("sessions").display()
+        );
+        for (f, t) in &r.by_format {
+            println!(
+                "  {:<10} {:>6} files {:>10}",
+                f.name(),
+                t.files,
+                format_bytes(t.bytes)
+            );
+        }
+        println!(
+            "  file sizes {} .. {}",
+            format_bytes(r.min_max_file.0),
+            format_bytes(r.min_max_file.1)
+        );
+    }
+    Ok(())
+}
+
+fn check(dir: PathBuf, json: bool) -> Result<bool> {
+    let r = check_corpus(&dir)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"files": r.files, "lines": r.lines, "bytes": r.bytes, "kinds": r.kinds,
+                "error_count": r.error_count, "errors": r.errors})
+        );
+    } else {
+        println!(
+            "{} files, {} lines, {}",
+            r.files,
+            r.lines,
+            format_bytes(r.bytes)
+        );
+        for (k, n) in &r.kinds {
+            println!("  {n:>9}  {k}");
+        }
+        for e in &r.errors {
+            println!("error: {e}");
+        }
+        println!("{} problems", r.error_count);
+    }
+    Ok(r.error_count == 0 && r.files > 0)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Gen(a) => gen(a).map(|()| true),
+        Command::Check { dir, json } => check(dir, json),
+        Command::Ingest(o) => run(o).map(|()| true),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
