@@ -203,6 +203,7 @@ impl<'a> Ingestor<'a> {
             path,
             session_id: None,
             events: Vec::new(),
+            raw: None,
             cursor: previous.cloned().unwrap_or_default(),
             bytes_read: 0,
             line_errors: Vec::new(),
@@ -250,17 +251,19 @@ impl<'a> Ingestor<'a> {
         if w.stat.size == 0 {
             sum.errors += 1;
             cursor.parser_state = SavedState::default().encode();
-            return self.submit(
-                kind,
-                &w.path,
-                None,
-                Vec::new(),
+            self.writer.submit(FileBatch {
+                provider: kind,
+                path: w.path,
+                session_id: None,
+                events: Vec::new(),
+                raw: None,
                 cursor,
-                0,
-                Vec::new(),
-                Some("empty file".into()),
+                bytes_read: 0,
+                line_errors: Vec::new(),
+                file_error: Some("empty file".into()),
                 reset,
-            );
+            })?;
+            return Ok(());
         }
         let mut parser = match provider.line_parser(path, saved.as_ref().map(|s| s.parser.as_str()))
         {
@@ -399,40 +402,26 @@ impl<'a> Ingestor<'a> {
         for e in errors.iter() {
             tracing::debug!(path, offset = e.offset, "{}", e.message);
         }
-        self.submit(
-            kind,
-            path,
-            parser.session_id().map(str::to_string),
-            std::mem::take(events),
-            cursor.clone(),
-            bytes,
-            std::mem::take(errors),
-            file_error,
-            reset,
-        )
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn submit(
-        &self,
-        provider: ProviderKind,
-        path: &str,
-        session_id: Option<String>,
-        events: Vec<ParsedEvent>,
-        cursor: FileCursor,
-        bytes_read: u64,
-        line_errors: Vec<LineError>,
-        file_error: Option<String>,
-        reset: bool,
-    ) -> Result<(), Error> {
+        // Raw records are compressed here, on the reading thread, so the
+        // single writer only stores one blob per batch.
+        let mut items = Vec::with_capacity(events.len());
+        let mut raws = Vec::new();
+        for event in events.drain(..) {
+            match event {
+                ParsedEvent::Raw(r) => raws.push(r),
+                other => items.push(other),
+            }
+        }
+        let raw = tinyvex_store::raw::encode_raw(&raws);
         self.writer.submit(FileBatch {
-            provider,
+            provider: kind,
             path: path.to_string(),
-            session_id,
-            events,
-            cursor,
-            bytes_read,
-            line_errors,
+            session_id: parser.session_id().map(str::to_string),
+            events: items,
+            raw,
+            cursor: cursor.clone(),
+            bytes_read: bytes,
+            line_errors: std::mem::take(errors),
             file_error,
             reset,
         })?;

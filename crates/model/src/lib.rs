@@ -285,7 +285,45 @@ pub struct ItemPatch {
     pub data: Option<serde_json::Value>,
 }
 
+impl ToolPatch {
+    /// Fold a later patch of the same call into this one: its `Some` fields win.
+    pub fn absorb(&mut self, later: ToolPatch) {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if later.$f.is_some() { self.$f = later.$f; } )* };
+        }
+        take!(
+            call_id, tool_kind, name, command, input, output, exit_code, status, started_at,
+            ended_at
+        );
+    }
+}
+
 impl ItemPatch {
+    /// Fold a later patch with the same key into this one, as the store
+    /// applies them in order: `Some` fields of `later` win, except `ts`,
+    /// which keeps the earliest time while the kind stays the same (a call's
+    /// time, not its output's); a different kind replaces the item. `seq`
+    /// stays (it is fixed by the first record).
+    pub fn absorb(&mut self, later: ItemPatch) {
+        if later.kind != self.kind {
+            self.kind = later.kind;
+            self.ts = later.ts.or(self.ts);
+        } else if let Some(ts) = later.ts {
+            self.ts = Some(self.ts.map_or(ts, |t| t.min(ts)));
+        }
+        if later.text.is_some() {
+            self.text = later.text;
+        }
+        if later.data.is_some() {
+            self.data = later.data;
+        }
+        match (&mut self.tool, later.tool) {
+            (Some(mine), Some(theirs)) => mine.absorb(theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
+    }
+
     /// A message-like item (user, assistant, reasoning, error) with text.
     pub fn text(
         key: String,
@@ -316,6 +354,21 @@ pub struct RawRecord {
     pub kind: String,
     /// The record's text.
     pub text: String,
+}
+
+/// Consecutive raw records of one file, compressed together for the raw
+/// event log. Built off the writer thread (by the ingest layer) so that the
+/// single writer only stores a blob.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawChunk {
+    /// Offset of the first record.
+    pub first_offset: u64,
+    /// Number of records.
+    pub records: u32,
+    /// Total text bytes of the records, uncompressed.
+    pub raw_bytes: u64,
+    /// The encoded, compressed records (codec in `tinyvex-store`'s `raw` module).
+    pub data: Vec<u8>,
 }
 
 /// What a provider's parser produces from source records.
@@ -365,8 +418,11 @@ pub struct FileBatch {
     pub path: String,
     /// The thread the file feeds, once known.
     pub session_id: Option<String>,
-    /// Parsed events in source order.
+    /// Parsed events in source order. `Raw` events here are stored too, but
+    /// callers on a hot path pre-encode them into [`FileBatch::raw`].
     pub events: Vec<ParsedEvent>,
+    /// Raw records of the batch, already encoded.
+    pub raw: Option<RawChunk>,
     /// Cursor after the events.
     pub cursor: FileCursor,
     /// Bytes consumed by this batch (for status figures).

@@ -5,11 +5,12 @@
 //! `UPDATE .. WHERE <something differs>`. The number of changed rows tells
 //! whether the transaction needs a new revision at all.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use tinyvex_model::{
-    thread_id, FileBatch, ItemPatch, ParsedEvent, RawRecord, ThreadPatch, TimestampMs, ToolPatch,
+    thread_id, FileBatch, ItemPatch, ParsedEvent, RawChunk, ThreadPatch, TimestampMs, ToolPatch,
 };
 
 use crate::Result;
@@ -30,7 +31,9 @@ macro_rules! new_status {
 
 /// Merge of an item patch into the stored item (see `upsert_item`).
 const MERGE_ITEM: &str = concat!(
-    "UPDATE items SET ts = CASE WHEN ?3 < ifnull(ts, ?3 + 1) THEN ?3 ELSE ts END,
+    "UPDATE items SET ts = CASE WHEN kind IS NOT ?17 THEN ifnull(?3, ts)
+                                WHEN ?3 < ifnull(ts, ?3 + 1) THEN ?3 ELSE ts END,
+                        kind = ?17,
                         text = ifnull(?4, text),
                         call_id = ifnull(?5, call_id), tool_kind = ifnull(?6, tool_kind),
                         name = ifnull(?7, name), command = ifnull(?8, command),
@@ -39,7 +42,7 @@ const MERGE_ITEM: &str = concat!(
                         started_at = ifnull(?13, started_at), ended_at = ifnull(?14, ended_at),
                         data = ifnull(?15, data), revision = ?16
                      WHERE thread = ?1 AND key = ?2 AND (
-                        ?3 < ifnull(ts, ?3 + 1) OR text IS NOT ifnull(?4, text)
+                        kind IS NOT ?17 OR ?3 < ifnull(ts, ?3 + 1) OR text IS NOT ifnull(?4, text)
                         OR call_id IS NOT ifnull(?5, call_id) OR tool_kind IS NOT ifnull(?6, tool_kind)
                         OR name IS NOT ifnull(?7, name) OR command IS NOT ifnull(?8, command)
                         OR input IS NOT ifnull(?9, input) OR output IS NOT ifnull(?10, output)
@@ -89,16 +92,26 @@ impl Tx<'_> {
         self.update_file(file, thread, batch, new_errors, last_line_error)?;
         if let Some(thread) = thread {
             let mut totals = ItemTotals::default();
+            let mut raws = Vec::new();
             for event in &batch.events {
                 match event {
                     ParsedEvent::Thread(patch) => self.merge_thread(thread, patch)?,
-                    ParsedEvent::Item(item) => self.upsert_item(thread, item, &mut totals)?,
-                    ParsedEvent::Raw(raw) => self.insert_raw(file, raw)?,
+                    ParsedEvent::Item(_) => {}
+                    ParsedEvent::Raw(raw) => raws.push(raw.clone()),
                 }
+            }
+            for item in coalesce_items(&batch.events) {
+                self.upsert_item(thread, &item, &mut totals)?;
             }
             if totals.changed {
                 self.touch_thread(thread, &totals)?;
             }
+            if let Some(chunk) = crate::raw::encode_raw(&raws) {
+                self.insert_raw_chunk(file, &chunk)?;
+            }
+        }
+        if let Some(chunk) = &batch.raw {
+            self.insert_raw_chunk(file, chunk)?;
         }
         Ok(())
     }
@@ -158,11 +171,11 @@ impl Tx<'_> {
     fn reset_file(&mut self, file: i64) -> Result<()> {
         let freed: i64 = self
             .conn
-            .prepare_cached("SELECT ifnull(sum(bytes), 0) FROM raw_events WHERE file = ?1")?
+            .prepare_cached("SELECT ifnull(sum(bytes), 0) FROM raw_chunks WHERE file = ?1")?
             .query_row([file], |r| r.get(0))?;
         let raws = self
             .conn
-            .prepare_cached("DELETE FROM raw_events WHERE file = ?1")?
+            .prepare_cached("DELETE FROM raw_chunks WHERE file = ?1")?
             .execute([file])?;
         let errors = self
             .conn
@@ -347,12 +360,13 @@ impl Tx<'_> {
             totals.inserted += 1;
             true
         } else {
-            // seq and kind are fixed at insert; the other fields of the
-            // patch overwrite when present, except two that must not move
-            // back when a file is re-read from the start: `ts` keeps the
-            // earliest time (a call's, not its output's) and a finished
-            // tool `status` is never reset to in_progress. Only a real
-            // difference touches the row (and the revision).
+            // seq is fixed at insert; the kind and the patch's present
+            // fields overwrite (a truncated and rewritten file may put
+            // another record at the same offset), except two that must not
+            // move back when a file is re-read: `ts` keeps the earliest time
+            // while the kind stays the same (a call's, not its output's),
+            // and a finished tool `status` is never reset to in_progress.
+            // Only a real difference touches the row (and the revision).
             self.conn.prepare_cached(MERGE_ITEM)?.execute(params![
                 thread,
                 item.key,
@@ -370,6 +384,7 @@ impl Tx<'_> {
                 t.ended_at,
                 data,
                 self.next_rev,
+                item.kind.as_str(),
             ])? > 0
         };
         if changed {
@@ -397,20 +412,21 @@ impl Tx<'_> {
         Ok(())
     }
 
-    fn insert_raw(&mut self, file: i64, raw: &RawRecord) -> Result<()> {
-        let bytes = raw.text.len() as i64;
+    fn insert_raw_chunk(&mut self, file: i64, chunk: &RawChunk) -> Result<()> {
+        let bytes = chunk.data.len() as i64;
         let n = self
             .conn
             .prepare_cached(
-                "INSERT INTO raw_events(file, offset, kind, text, bytes, revision)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(file, offset) DO NOTHING",
+                "INSERT INTO raw_chunks(file, first_offset, records, raw_bytes, bytes, data, revision)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(file, first_offset) DO NOTHING",
             )?
             .execute(params![
                 file,
-                raw.offset as i64,
-                raw.kind,
-                raw.text,
+                chunk.first_offset as i64,
+                chunk.records,
+                chunk.raw_bytes as i64,
                 bytes,
+                chunk.data,
                 self.next_rev
             ])?;
         if n > 0 {
@@ -431,7 +447,7 @@ impl Tx<'_> {
         let mut freed = 0i64;
         let mut cutoff = 0i64;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT rowid, bytes FROM raw_events WHERE rowid > ?1 ORDER BY rowid LIMIT 1024",
+            "SELECT rowid, bytes FROM raw_chunks WHERE rowid > ?1 ORDER BY rowid LIMIT 1024",
         )?;
         'scan: loop {
             let mut rows = stmt.query([cutoff])?;
@@ -450,10 +466,33 @@ impl Tx<'_> {
         }
         drop(stmt);
         self.conn
-            .prepare_cached("DELETE FROM raw_events WHERE rowid <= ?1")?
+            .prepare_cached("DELETE FROM raw_chunks WHERE rowid <= ?1")?
             .execute([cutoff])?;
         self.raw_delta -= freed;
         tracing::debug!(freed, cutoff, "pruned raw event log");
         Ok(freed)
     }
+}
+
+/// The batch's item patches with those of equal key folded together in
+/// first-seen order, so each item is written once per batch: re-reading a
+/// file never replays intermediate states (a turn's usage as it grew),
+/// which would stamp new revisions on rows that end up unchanged.
+fn coalesce_items(events: &[ParsedEvent]) -> Vec<Cow<'_, ItemPatch>> {
+    let mut order: Vec<Cow<'_, ItemPatch>> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for event in events {
+        let ParsedEvent::Item(item) = event else {
+            continue;
+        };
+        match index.get(item.key.as_str()) {
+            // Copies only happen for repeated keys; the common case borrows.
+            Some(&i) => order[i].to_mut().absorb(item.clone()),
+            None => {
+                index.insert(&item.key, order.len());
+                order.push(Cow::Borrowed(item));
+            }
+        }
+    }
+    order
 }

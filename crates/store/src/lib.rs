@@ -26,6 +26,7 @@ mod apply;
 pub mod migrations;
 mod pool;
 mod query;
+pub mod raw;
 mod rows;
 mod writer;
 

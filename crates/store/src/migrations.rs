@@ -91,17 +91,19 @@ CREATE TABLE files (
 );
 CREATE INDEX files_by_thread ON files(thread);
 
--- Verbatim source records; `bytes` is the text's UTF-8 length so retention
--- can be computed without reading the text back.
-CREATE TABLE raw_events (
-    rowid    INTEGER PRIMARY KEY,
-    file     INTEGER NOT NULL REFERENCES files(rowid),
-    offset   INTEGER NOT NULL,
-    kind     TEXT NOT NULL,
-    text     TEXT NOT NULL,
-    bytes    INTEGER NOT NULL,
-    revision INTEGER NOT NULL,
-    UNIQUE(file, offset)
+-- Verbatim source records, a chunk per batch: consecutive records of one
+-- file, framed and LZ4-compressed (codec in raw.rs). `bytes` is the stored
+-- (compressed) size, which the size-based retention counts.
+CREATE TABLE raw_chunks (
+    rowid        INTEGER PRIMARY KEY,
+    file         INTEGER NOT NULL REFERENCES files(rowid),
+    first_offset INTEGER NOT NULL,
+    records      INTEGER NOT NULL,
+    raw_bytes    INTEGER NOT NULL,
+    bytes        INTEGER NOT NULL,
+    data         BLOB NOT NULL,
+    revision     INTEGER NOT NULL,
+    UNIQUE(file, first_offset)
 );
 
 CREATE TABLE ingest_errors (

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use rusqlite::{params, OptionalExtension, Row};
-use tinyvex_model::{format_ms, item_id, FileCursor, ProviderKind, Revision};
+use tinyvex_model::{format_ms, item_id, FileCursor, ProviderKind, RawRecord, Revision};
 
 use crate::rows::{ItemQuery, ItemRow, ProviderStatus, ThreadQuery, ThreadRow};
 use crate::{Error, Reader, Result};
@@ -261,6 +261,22 @@ impl Reader {
             ))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The raw records kept for one source file, in file order (those not
+    /// yet pruned by the retention policy).
+    pub fn raw_records(&self, provider: ProviderKind, path: &str) -> Result<Vec<RawRecord>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT c.data FROM raw_chunks c JOIN files f ON f.rowid = c.file
+             WHERE f.provider = ?1 AND f.path = ?2 ORDER BY c.first_offset",
+        )?;
+        let mut rows = stmt.query(params![provider.as_str(), path])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let data: Vec<u8> = row.get(0)?;
+            out.extend(crate::raw::decode_raw(&data)?);
+        }
+        Ok(out)
     }
 
     /// Figures per provider, one entry for each of [`ProviderKind::ALL`].

@@ -20,6 +20,7 @@ fn batch(path: &str, session: &str, events: Vec<ParsedEvent>) -> FileBatch {
         line_errors: Vec::new(),
         file_error: None,
         reset: false,
+        raw: None,
     }
 }
 
@@ -98,7 +99,15 @@ fn a_full_disk_is_an_error_not_a_panic() {
     let big = ParsedEvent::Raw(RawRecord {
         offset: 0,
         kind: "x".into(),
-        text: "y".repeat(200_000),
+        // Pseudo-random hex: the raw log compresses, so the text must not.
+        text: (0..12_500u64)
+            .map(|i| {
+                format!(
+                    "{:016x}",
+                    i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17)
+                )
+            })
+            .collect(),
     });
     writer.submit(batch("/a", "s", vec![big])).unwrap();
     let err = writer.flush().unwrap_err();

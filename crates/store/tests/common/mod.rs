@@ -42,6 +42,7 @@ pub fn batch(
         line_errors: Vec::new(),
         file_error: None,
         reset: false,
+        raw: None,
     }
 }
 
@@ -122,7 +123,7 @@ pub fn dump(reader: &Reader) -> Vec<(String, Vec<Vec<Value>>)> {
         "threads",
         "items",
         "files",
-        "raw_events",
+        "raw_chunks",
         "ingest_errors",
     ] {
         let mut stmt = conn

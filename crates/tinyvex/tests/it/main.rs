@@ -1,0 +1,18 @@
+//! Black-box acceptance tests of the `tinyvex` binary: they only run the
+//! binary and read the raw fixture files (`../shared/fixtures`, or
+//! `$TINYVEX_FIXTURES`); expectations are computed from those files by the
+//! plain code in `expected.rs`, never by Tinyvex's own crates.
+
+#[macro_use]
+mod util;
+
+mod bad_input;
+mod check;
+mod codex_fixtures;
+mod corpus;
+mod crash;
+mod expected;
+mod idempotence;
+mod incremental;
+mod real_codex;
+mod rules;
