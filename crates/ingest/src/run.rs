@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -22,19 +23,24 @@ pub struct IngestOptions {
     pub batch_bytes: usize,
     /// Lines longer than this are skipped and counted as errors.
     pub max_line_bytes: usize,
+    /// Files read in parallel. Each reader parses and compresses while the
+    /// writer thread commits; on two cores, two readers keep both busy.
+    pub readers: usize,
 }
 
 impl Default for IngestOptions {
     fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         IngestOptions {
             batch_bytes: 4 << 20,
             max_line_bytes: 64 << 20,
+            readers: cores.clamp(1, 4),
         }
     }
 }
 
 /// Receives progress of a pass (a progress bar, a log, or nothing).
-pub trait Progress {
+pub trait Progress: Sync {
     /// Work is known: `files` to read holding `bytes` new bytes.
     fn start(&self, _files: u64, _bytes: u64) {}
     /// `bytes` more were read.
@@ -80,6 +86,19 @@ pub struct IngestSummary {
 
 fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+impl ProviderSummary {
+    /// Add another reader's figures (everything but `files_seen` and
+    /// `files_unchanged`, which planning counts once).
+    fn add(&mut self, o: &ProviderSummary) {
+        self.files_read += o.files_read;
+        self.files_reset += o.files_reset;
+        self.bytes_read += o.bytes_read;
+        self.lines += o.lines;
+        self.item_events += o.item_events;
+        self.errors += o.errors;
+    }
 }
 
 struct Work {
@@ -179,15 +198,57 @@ impl<'a> Ingestor<'a> {
             })
             .sum();
         progress.start(work.len() as u64, total);
-        for w in work {
-            let sum = &mut summaries[w.provider];
-            self.read_file(&*self.providers[w.provider], w, sum, progress)?;
-        }
+        self.read_all(work, &mut summaries, progress)?;
         self.writer.flush()?;
         Ok(IngestSummary {
             providers: summaries,
             elapsed: started.elapsed(),
         })
+    }
+
+    /// Read every planned file on `options.readers` threads, largest first
+    /// so that no thread is left with one big file at the end.
+    fn read_all(
+        &self,
+        mut work: Vec<Work>,
+        summaries: &mut [ProviderSummary],
+        progress: &dyn Progress,
+    ) -> Result<(), Error> {
+        work.sort_by_key(|w| std::cmp::Reverse(w.stat.size));
+        let threads = self.options.readers.clamp(1, work.len().max(1));
+        let queue = Mutex::new(work.into_iter());
+        let results: Vec<Result<Vec<ProviderSummary>, Error>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut local: Vec<ProviderSummary> = summaries
+                            .iter()
+                            .map(|s| ProviderSummary {
+                                provider: s.provider.clone(),
+                                ..Default::default()
+                            })
+                            .collect();
+                        loop {
+                            let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                            let Some(w) = next else { break };
+                            let sum = &mut local[w.provider];
+                            self.read_file(&*self.providers[w.provider], w, sum, progress)?;
+                        }
+                        Ok(local)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("reader thread panicked"))
+                .collect()
+        });
+        for result in results {
+            for (total, part) in summaries.iter_mut().zip(result?) {
+                total.add(&part);
+            }
+        }
+        Ok(())
     }
 
     fn report_file_error(
