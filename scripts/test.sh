@@ -12,6 +12,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+fixtures="${TINYVEX_FIXTURES:-../shared/fixtures}"
+warn_fixtures() {
+  if [ ! -d "$fixtures" ]; then
+    echo "==================================================================" >&2
+    echo "WARNING: $fixtures not found: every real-session fixture test was" >&2
+    echo "SKIPPED (each printed SKIPPED in its captured output)." >&2
+    echo "Set TINYVEX_FIXTURES=/path/to/shared/fixtures to run them." >&2
+    echo "==================================================================" >&2
+  fi
+}
+warn_fixtures
+trap warn_fixtures EXIT
+
 scripts/install-agents.sh
 
 cargo fmt --all -- --check
