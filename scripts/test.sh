@@ -28,4 +28,5 @@ trap warn_fixtures EXIT
 scripts/install-agents.sh
 
 cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked "$@"

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tinyvex_model::{FileBatch, FileCursor, LineError, ParsedEvent, ProviderKind};
-use tinyvex_providers::Provider;
+use tinyvex_providers::{LineParser, Provider};
 use tinyvex_store::{Reader, WriterClient};
 
 use crate::lines::{Line, LineReader};
@@ -289,13 +289,13 @@ impl<'a> Ingestor<'a> {
             Plan::FromStart { reset } => (0, None, reset),
             Plan::Unchanged => return Ok(()),
         };
-        let mut cursor = FileCursor {
+        let cursor = FileCursor {
             dev: w.stat.dev,
             ino: w.stat.ino,
             size: w.stat.size,
             mtime_ns: w.stat.mtime_ns,
             offset: start,
-            parser_state: String::new(),
+            parser_state: SavedState::default().encode(),
         };
         if reset {
             sum.files_reset += 1;
@@ -311,7 +311,6 @@ impl<'a> Ingestor<'a> {
             };
         if w.stat.size == 0 {
             sum.errors += 1;
-            cursor.parser_state = SavedState::default().encode();
             self.writer.submit(FileBatch {
                 provider: kind,
                 path: w.path,
@@ -326,30 +325,31 @@ impl<'a> Ingestor<'a> {
             })?;
             return Ok(());
         }
-        let mut parser = match provider.line_parser(path, saved.as_ref().map(|s| s.parser.as_str()))
-        {
+        let parser = match provider.line_parser(path, saved.as_ref().map(|s| s.parser.as_str())) {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(path = %w.path, "{e}; reading the file again from the start");
-                return self.read_file(
-                    provider,
-                    Work {
-                        plan: Plan::FromStart { reset: true },
-                        ..w
-                    },
-                    sum,
-                    progress,
-                );
+                let w = Work {
+                    plan: Plan::FromStart { reset: true },
+                    ..w
+                };
+                return self.read_file(provider, w, sum, progress);
             }
         };
-        let mut head = saved.map(|s| (s.head, s.head_len)).unwrap_or((0, 0));
         sum.files_read += 1;
+        let mut pending = Pending {
+            kind,
+            path: &w.path,
+            parser,
+            events: Vec::new(),
+            errors: Vec::new(),
+            cursor,
+            head: saved.map(|s| (s.head, s.head_len)).unwrap_or((0, 0)),
+            batch_start: start,
+            reset,
+        };
         let mut lines = LineReader::new(&mut file, start, self.options.max_line_bytes);
-        let mut events: Vec<ParsedEvent> = Vec::new();
-        let mut errors: Vec<LineError> = Vec::new();
         let mut batch_bytes = 0usize;
-        let mut batch_start = start;
-        let mut first_batch = true;
         let mut read_error = None;
         loop {
             let line = match lines.next_line() {
@@ -366,11 +366,14 @@ impl<'a> Ingestor<'a> {
                 Line::Complete { offset, bytes } => {
                     sum.lines += 1;
                     batch_bytes += bytes.len();
-                    if let Err(e) = parser.parse_line(offset, bytes, &mut events) {
-                        errors.push(e);
+                    if let Err(e) = pending
+                        .parser
+                        .parse_line(offset, bytes, &mut pending.events)
+                    {
+                        pending.errors.push(e);
                     }
                 }
-                Line::TooLong { offset, len } => errors.push(LineError {
+                Line::TooLong { offset, len } => pending.errors.push(LineError {
                     offset,
                     message: format!(
                         "line of {len} bytes is longer than the {} byte limit; skipped",
@@ -379,113 +382,85 @@ impl<'a> Ingestor<'a> {
                 }),
             }
             if batch_bytes >= self.options.batch_bytes {
-                let offset = lines.offset();
-                head = self.refresh_head(path, head, offset);
-                cursor.offset = offset;
-                cursor.parser_state = SavedState {
-                    head: head.0,
-                    head_len: head.1,
-                    parser: parser.save_state(),
-                }
-                .encode();
-                self.flush_batch(
-                    kind,
-                    &w.path,
-                    &*parser,
-                    &mut events,
-                    &mut errors,
-                    &cursor,
-                    offset - batch_start,
-                    sum,
-                    reset && first_batch,
-                    None,
-                )?;
-                progress.advance(offset - batch_start);
-                batch_start = offset;
+                self.cut(&mut pending, lines.offset(), sum, progress, None)?;
                 batch_bytes = 0;
-                first_batch = false;
             }
         }
-        let offset = lines.offset();
-        head = self.refresh_head(path, head, offset);
-        cursor.offset = offset;
-        cursor.parser_state = SavedState {
-            head: head.0,
-            head_len: head.1,
-            parser: parser.save_state(),
-        }
-        .encode();
-        self.flush_batch(
-            kind,
-            &w.path,
-            &*parser,
-            &mut events,
-            &mut errors,
-            &cursor,
-            offset - batch_start,
-            sum,
-            reset && first_batch,
-            read_error,
-        )?;
-        progress.advance(w.stat.size.saturating_sub(batch_start));
+        let end = lines.offset();
+        self.cut(&mut pending, end, sum, progress, read_error)?;
         Ok(())
     }
 
-    /// Keep the head fingerprint covering `min(HEAD_BYTES, offset)` bytes.
-    fn refresh_head(&self, path: &Path, head: (u64, u64), offset: u64) -> (u64, u64) {
-        let want = head_len_for(offset);
-        if head.1 == want {
-            return head;
-        }
-        head_fingerprint(path, want).unwrap_or(head)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn flush_batch(
+    /// Send what `pending` holds, with the cursor at `end`, as one batch.
+    /// Raw records are compressed here, on the reading thread, so the
+    /// single writer only stores one blob per batch.
+    fn cut(
         &self,
-        kind: ProviderKind,
-        path: &str,
-        parser: &dyn tinyvex_providers::LineParser,
-        events: &mut Vec<ParsedEvent>,
-        errors: &mut Vec<LineError>,
-        cursor: &FileCursor,
-        bytes: u64,
+        pending: &mut Pending<'_>,
+        end: u64,
         sum: &mut ProviderSummary,
-        reset: bool,
+        progress: &dyn Progress,
         file_error: Option<String>,
     ) -> Result<(), Error> {
-        sum.bytes_read += bytes;
-        sum.errors += errors.len() as u64;
-        sum.item_events += events
-            .iter()
-            .filter(|e| matches!(e, ParsedEvent::Item(_)))
-            .count() as u64;
-        for e in errors.iter() {
-            tracing::debug!(path, offset = e.offset, "{}", e.message);
+        let path = Path::new(pending.path);
+        let want = head_len_for(end);
+        if pending.head.1 != want {
+            pending.head = head_fingerprint(path, want).unwrap_or(pending.head);
         }
-        // Raw records are compressed here, on the reading thread, so the
-        // single writer only stores one blob per batch.
-        let mut items = Vec::with_capacity(events.len());
+        pending.cursor.offset = end;
+        pending.cursor.parser_state = SavedState {
+            head: pending.head.0,
+            head_len: pending.head.1,
+            parser: pending.parser.save_state(),
+        }
+        .encode();
+        let bytes = end - pending.batch_start;
+        let mut items = Vec::with_capacity(pending.events.len());
         let mut raws = Vec::new();
-        for event in events.drain(..) {
+        for event in pending.events.drain(..) {
             match event {
                 ParsedEvent::Raw(r) => raws.push(r),
                 other => items.push(other),
             }
         }
-        let raw = tinyvex_store::raw::encode_raw(&raws);
+        sum.bytes_read += bytes;
+        sum.errors += pending.errors.len() as u64;
+        sum.item_events += items
+            .iter()
+            .filter(|e| matches!(e, ParsedEvent::Item(_)))
+            .count() as u64;
+        for e in &pending.errors {
+            tracing::debug!(path = pending.path, offset = e.offset, "{}", e.message);
+        }
         self.writer.submit(FileBatch {
-            provider: kind,
-            path: path.to_string(),
-            session_id: parser.session_id().map(str::to_string),
+            provider: pending.kind,
+            path: pending.path.to_string(),
+            session_id: pending.parser.session_id().map(str::to_string),
             events: items,
-            raw,
-            cursor: cursor.clone(),
+            raw: tinyvex_store::raw::encode_raw(&raws),
+            cursor: pending.cursor.clone(),
             bytes_read: bytes,
-            line_errors: std::mem::take(errors),
+            line_errors: std::mem::take(&mut pending.errors),
             file_error,
-            reset,
+            // Only the first batch of a re-read clears what the file had.
+            reset: std::mem::take(&mut pending.reset),
         })?;
+        progress.advance(bytes);
+        pending.batch_start = end;
         Ok(())
     }
+}
+
+/// What one file's read has gathered since its last batch.
+struct Pending<'a> {
+    kind: ProviderKind,
+    path: &'a str,
+    parser: Box<dyn LineParser>,
+    events: Vec<ParsedEvent>,
+    errors: Vec<LineError>,
+    cursor: FileCursor,
+    /// Fingerprint of the file's head: (hash, bytes covered).
+    head: (u64, u64),
+    batch_start: u64,
+    reset: bool,
 }

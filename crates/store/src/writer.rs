@@ -22,7 +22,8 @@ use crate::{Error, Result, StoreOptions};
 const BATCH_OVERHEAD: u64 = 512;
 
 enum Request {
-    Batch(FileBatch),
+    // Boxed: batches are large and flushes are tiny.
+    Batch(Box<FileBatch>),
     Flush(SyncSender<Result<Revision>>),
     Shutdown,
 }
@@ -162,7 +163,7 @@ impl WriterClient {
             }
             *queued += cost;
         }
-        self.send(Request::Batch(batch))
+        self.send(Request::Batch(Box::new(batch)))
             .inspect_err(|_| shared.release(cost))
     }
 
@@ -307,7 +308,7 @@ impl Writer {
                 // bounded by max_batches_per_commit.
                 self.shared
                     .release(batch.bytes_read.saturating_add(BATCH_OVERHEAD));
-                batches.push(batch);
+                batches.push(*batch);
                 false
             }
             Request::Flush(reply) => {
