@@ -324,6 +324,19 @@ impl ItemPatch {
         }
     }
 
+    /// A tool-call item.
+    pub fn tool(key: String, seq: i64, ts: Option<TimestampMs>, tool: ToolPatch) -> Self {
+        ItemPatch {
+            key,
+            seq,
+            kind: ItemKind::ToolCall,
+            ts,
+            text: None,
+            tool: Some(tool),
+            data: None,
+        }
+    }
+
     /// A message-like item (user, assistant, reasoning, error) with text.
     pub fn text(
         key: String,

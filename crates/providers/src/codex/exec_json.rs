@@ -142,15 +142,7 @@ impl CodexExecParser {
                     status,
                     ..ToolPatch::default()
                 };
-                ItemPatch {
-                    key,
-                    seq,
-                    kind: ItemKind::ToolCall,
-                    ts: None,
-                    text: None,
-                    tool: Some(tool),
-                    data: None,
-                }
+                ItemPatch::tool(key, seq, None, tool)
             }
             _ => return,
         };
@@ -194,15 +186,7 @@ impl CodexExecParser {
                     status: Some(ToolStatus::InProgress),
                     ..ToolPatch::default()
                 };
-                ItemPatch {
-                    key: format!("call-{call_id}"),
-                    seq,
-                    kind: ItemKind::ToolCall,
-                    ts: None,
-                    text: None,
-                    tool: Some(tool),
-                    data: None,
-                }
+                ItemPatch::tool(format!("call-{call_id}"), seq, None, tool)
             }
             Some("exec_command_end") => {
                 let Some(call_id) = s("call_id") else { return };
@@ -215,15 +199,7 @@ impl CodexExecParser {
                     status: Some(tools::status_for_exit(exit_code)),
                     ..ToolPatch::default()
                 };
-                ItemPatch {
-                    key: format!("call-{call_id}"),
-                    seq,
-                    kind: ItemKind::ToolCall,
-                    ts: None,
-                    text: None,
-                    tool: Some(tool),
-                    data: None,
-                }
+                ItemPatch::tool(format!("call-{call_id}"), seq, None, tool)
             }
             _ => return,
         };

@@ -316,7 +316,12 @@ impl RolloutParser {
                 let key = call_id
                     .as_ref()
                     .map_or_else(|| line_key(offset), |c| format!("call-{c}"));
-                out.push(ParsedEvent::Item(tool_item(key, seq(offset, 0), ts, tool)));
+                out.push(ParsedEvent::Item(ItemPatch::tool(
+                    key,
+                    seq(offset, 0),
+                    ts,
+                    tool,
+                )));
                 if name == "update_plan" {
                     if let Some(plan) = plan_from_args(&args) {
                         let key =
@@ -349,7 +354,12 @@ impl RolloutParser {
                     ..ToolPatch::default()
                 };
                 let key = call_id.map_or_else(|| line_key(offset), |c| format!("call-{c}"));
-                out.push(ParsedEvent::Item(tool_item(key, seq(offset, 0), ts, tool)));
+                out.push(ParsedEvent::Item(ItemPatch::tool(
+                    key,
+                    seq(offset, 0),
+                    ts,
+                    tool,
+                )));
             }
             "function_call_output" | "custom_tool_call_output" => {
                 let Ok(o) = serde_json::from_str::<records::CallOutput<'_>>(json) else {
@@ -367,7 +377,7 @@ impl RolloutParser {
                     ended_at: ts,
                     ..ToolPatch::default()
                 };
-                out.push(ParsedEvent::Item(tool_item(
+                out.push(ParsedEvent::Item(ItemPatch::tool(
                     format!("call-{call_id}"),
                     seq(offset, 0),
                     None,
@@ -399,7 +409,12 @@ impl RolloutParser {
                     ..ToolPatch::default()
                 };
                 let key = call_id.map_or_else(|| line_key(offset), |c| format!("call-{c}"));
-                out.push(ParsedEvent::Item(tool_item(key, seq(offset, 0), ts, tool)));
+                out.push(ParsedEvent::Item(ItemPatch::tool(
+                    key,
+                    seq(offset, 0),
+                    ts,
+                    tool,
+                )));
             }
             "web_search_call" => {
                 let Ok(call) = serde_json::from_str::<records::WebSearchCall<'_>>(json) else {
@@ -421,7 +436,7 @@ impl RolloutParser {
                     started_at: ts,
                     ..ToolPatch::default()
                 };
-                out.push(ParsedEvent::Item(tool_item(
+                out.push(ParsedEvent::Item(ItemPatch::tool(
                     line_key(offset),
                     seq(offset, 0),
                     ts,
@@ -530,7 +545,7 @@ impl RolloutParser {
                     status,
                     ..ToolPatch::default()
                 };
-                out.push(ParsedEvent::Item(tool_item(
+                out.push(ParsedEvent::Item(ItemPatch::tool(
                     format!("call-{call_id}"),
                     seq(offset, 0),
                     None,
@@ -579,7 +594,7 @@ impl RolloutParser {
                     status,
                     ..ToolPatch::default()
                 };
-                out.push(ParsedEvent::Item(tool_item(
+                out.push(ParsedEvent::Item(ItemPatch::tool(
                     format!("call-{id}"),
                     seq(offset, 0),
                     None,
@@ -615,18 +630,6 @@ fn env_context_cwd(text: &str) -> Option<&str> {
     let start = text.find("<cwd>")? + "<cwd>".len();
     let len = text[start..].find("</cwd>")?;
     Some(text[start..start + len].trim()).filter(|c| !c.is_empty())
-}
-
-fn tool_item(key: String, seq: i64, ts: Option<TimestampMs>, tool: ToolPatch) -> ItemPatch {
-    ItemPatch {
-        key,
-        seq,
-        kind: ItemKind::ToolCall,
-        ts,
-        text: None,
-        tool: Some(tool),
-        data: None,
-    }
 }
 
 /// `update_plan` arguments → (checklist text, data JSON).
