@@ -292,6 +292,13 @@ impl Writer {
                 break;
             }
         }
+        // Leave an empty WAL behind. Read-only connections, which may close
+        // after this one, cannot checkpoint; a WAL left full would make the
+        // next process replay it on open and pay the checkpoint inside its
+        // first small commit.
+        if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+            tracing::debug!("final checkpoint skipped: {e}");
+        }
         tracing::debug!(revision = self.revision, "store writer stopped");
     }
 
