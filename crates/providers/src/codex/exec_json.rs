@@ -380,4 +380,89 @@ mod tests {
         );
         assert_eq!(items[3].kind, ItemKind::Assistant);
     }
+
+    /// Every `codex exec --json` fixture parses without errors, and its
+    /// messages, reasoning and distinct tool calls are all there, with the
+    /// exit codes the stream reported.
+    #[test]
+    fn exec_json_fixtures() {
+        let dir = std::env::var_os("TINYVEX_FIXTURES")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
+            });
+        let dir = dir.join("codex-exec-json");
+        if !dir.is_dir() {
+            eprintln!(
+                "SKIPPED exec_json_fixtures: {} not found (set TINYVEX_FIXTURES)",
+                dir.display()
+            );
+            return;
+        }
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let name = path.display().to_string();
+            let (mut messages, mut reasoning, mut calls, mut exits) =
+                (0, 0, std::collections::BTreeSet::new(), Vec::new());
+            for line in text.lines() {
+                let v: Value = serde_json::from_str(line).unwrap();
+                let item = v.get("item");
+                let item_type = item.and_then(|i| i.get("type")).and_then(Value::as_str);
+                let msg_type = v
+                    .get("msg")
+                    .and_then(|m| m.get("type"))
+                    .and_then(Value::as_str);
+                match (v.get("type").and_then(Value::as_str), item_type, msg_type) {
+                    (Some("item.completed"), Some("agent_message"), _)
+                    | (None, _, Some("agent_message")) => messages += 1,
+                    (Some("item.completed"), Some("reasoning"), _)
+                    | (None, _, Some("agent_reasoning")) => reasoning += 1,
+                    (Some(_), Some("command_execution" | "file_change"), _) => {
+                        calls.insert(item.unwrap()["id"].to_string());
+                        if v["type"] == "item.completed" && item_type == Some("command_execution") {
+                            exits.push(item.unwrap()["exit_code"].as_i64());
+                        }
+                    }
+                    (None, _, Some("exec_command_begin")) => {
+                        calls.insert(v["msg"]["call_id"].to_string());
+                    }
+                    (None, _, Some("exec_command_end")) => {
+                        exits.push(v["msg"]["exit_code"].as_i64())
+                    }
+                    _ => {}
+                }
+            }
+            let mut p = CodexExecParser::new(None);
+            let mut out = Vec::new();
+            let mut offset = 0u64;
+            for line in text.split_inclusive('\n') {
+                let body = line.strip_suffix('\n').unwrap_or(line);
+                p.parse_line(offset, body.as_bytes(), &mut out)
+                    .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+                offset += line.len() as u64;
+            }
+            // Fold patches by key, as the store does.
+            let mut items: Vec<ItemPatch> = Vec::new();
+            for e in out {
+                if let ParsedEvent::Item(i) = e {
+                    match items.iter_mut().find(|x| x.key == i.key) {
+                        Some(x) => x.absorb(i),
+                        None => items.push(i),
+                    }
+                }
+            }
+            let count = |k: ItemKind| items.iter().filter(|i| i.kind == k).count();
+            assert_eq!(count(ItemKind::Assistant), messages, "{name}");
+            assert_eq!(count(ItemKind::Reasoning), reasoning, "{name}");
+            assert_eq!(count(ItemKind::ToolCall), calls.len(), "{name}");
+            let got_exits: Vec<Option<i64>> = items
+                .iter()
+                .filter_map(|i| i.tool.as_ref())
+                .filter(|t| t.tool_kind.as_deref() == Some("shell"))
+                .map(|t| t.exit_code)
+                .collect();
+            assert_eq!(got_exits, exits, "{name}");
+        }
+    }
 }
