@@ -76,6 +76,10 @@ pub struct ThreadsArgs {
     #[arg(long, short = 'n', default_value_t = 50)]
     pub limit: usize,
 
+    /// Only threads changed after this store revision (see `tinyvex status`)
+    #[arg(long, value_name = "REVISION")]
+    pub since: Option<u64>,
+
     /// Print a JSON array on stdout
     #[arg(long)]
     pub json: bool,

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::io::Write;
 
 use anyhow::Result;
+use tinyvex_model::Revision;
 use tinyvex_store::ThreadQuery;
 
 use crate::cli::{GlobalArgs, ThreadsArgs};
@@ -17,6 +18,7 @@ pub fn run(global: &GlobalArgs, args: ThreadsArgs) -> Result<ExitCode> {
     let query = ThreadQuery {
         provider: args.provider,
         limit: args.limit,
+        since: args.since.map(Revision),
         ..ThreadQuery::default()
     };
     let threads = reader.threads(&query)?;
@@ -25,7 +27,10 @@ pub fn run(global: &GlobalArgs, args: ThreadsArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if threads.is_empty() {
-        eprintln!("no threads yet: run `tinyvex ingest` first");
+        match args.since {
+            Some(rev) => eprintln!("no thread changed after revision {rev}"),
+            None => eprintln!("no threads yet: run `tinyvex ingest` first"),
+        }
         return Ok(ExitCode::SUCCESS);
     }
     writeln!(
