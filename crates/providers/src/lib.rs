@@ -17,9 +17,11 @@ use std::path::{Path, PathBuf};
 
 use tinyvex_model::{LineError, ParsedEvent, ProviderKind};
 
+pub mod claude;
 pub mod codex;
 mod text;
 
+pub use claude::{ClaudeParser, ClaudeProvider};
 pub use codex::{CodexExecParser, CodexProvider};
 
 /// Errors of this crate.
@@ -59,7 +61,8 @@ pub struct SourceEnv {
 
 impl SourceEnv {
     /// Variables the providers read.
-    pub const VARS: &'static [&'static str] = &["CODEX_HOME", "CODEXD_HISTORY_DIR"];
+    pub const VARS: &'static [&'static str] =
+        &["CODEX_HOME", "CODEXD_HISTORY_DIR", "CLAUDE_CONFIG_DIR"];
 
     /// Read `HOME` and the providers' variables from this process.
     pub fn from_process() -> SourceEnv {
@@ -126,5 +129,8 @@ pub trait LineParser: Send {
 
 /// Every provider known to this build, configured from `env`.
 pub fn all_providers(env: &SourceEnv) -> Vec<Box<dyn Provider>> {
-    vec![Box::new(CodexProvider::from_env(env))]
+    vec![
+        Box::new(CodexProvider::from_env(env)),
+        Box::new(ClaudeProvider::from_env(env)),
+    ]
 }

@@ -8,6 +8,7 @@ mod util;
 
 mod bad_input;
 mod check;
+mod claude_fixtures;
 mod codex_fixtures;
 mod corpus;
 mod crash;
