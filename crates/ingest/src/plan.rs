@@ -46,6 +46,9 @@ pub(crate) enum Plan {
     Resume { offset: u64, state: SavedState },
     /// Read from the start: new file, or truncated/replaced (`reset`).
     FromStart { reset: bool },
+    /// A snapshot source changed: read it whole, with the provider state
+    /// the previous read left (if any).
+    Snapshot { state: Option<String> },
 }
 
 /// The identity and size of a file now.
@@ -65,6 +68,19 @@ impl Stat {
             size: m.size(),
             mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
         }
+    }
+
+    /// Fold in a SQLite database's `-wal` file, where recent writes live
+    /// until a checkpoint: a change there is a change of the source.
+    pub fn with_wal_of(mut self, path: &Path) -> Stat {
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        if let Ok(m) = std::fs::metadata(&wal) {
+            let w = Stat::of(&m);
+            self.size += w.size;
+            self.mtime_ns = self.mtime_ns.max(w.mtime_ns);
+        }
+        self
     }
 }
 
@@ -88,6 +104,25 @@ pub(crate) fn head_fingerprint(path: &Path, len: u64) -> std::io::Result<(u64, u
 /// Head length to fingerprint for a file read up to `offset`.
 pub(crate) fn head_len_for(offset: u64) -> u64 {
     offset.min(HEAD_BYTES as u64)
+}
+
+/// Compare a snapshot source now with its stored cursor.
+pub(crate) fn plan_snapshot(stat: &Stat, cursor: Option<&FileCursor>) -> Plan {
+    let Some(c) = cursor else {
+        return Plan::Snapshot { state: None };
+    };
+    let state = SavedState::decode(&c.parser_state)
+        .map(|s| s.parser)
+        .filter(|p| !p.is_empty());
+    if c.dev == stat.dev && c.ino == stat.ino && c.size == stat.size && c.mtime_ns == stat.mtime_ns
+    {
+        return Plan::Unchanged;
+    }
+    // A replaced file starts over; the same file keeps its incremental state.
+    let same = c.dev == stat.dev && c.ino == stat.ino;
+    Plan::Snapshot {
+        state: if same { state } else { None },
+    }
 }
 
 /// Compare the file now with its stored cursor.

@@ -8,12 +8,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tinyvex_model::{FileBatch, FileCursor, LineError, ParsedEvent, ProviderKind};
-use tinyvex_providers::{LineParser, Provider};
+use tinyvex_model::{FileBatch, FileCursor, LineError, ParsedEvent, ProviderKind, RawChunk};
+use tinyvex_providers::{LineParser, Provider, SourceMode};
 use tinyvex_store::{Reader, WriterClient};
 
 use crate::lines::{Line, LineReader};
-use crate::plan::{head_fingerprint, head_len_for, plan, Plan, SavedState, Stat};
+use crate::plan::{head_fingerprint, head_len_for, plan, plan_snapshot, Plan, SavedState, Stat};
 use crate::Error;
 
 /// Knobs for a pass.
@@ -176,8 +176,16 @@ impl<'a> Ingestor<'a> {
                         continue;
                     }
                 };
-                let stat = Stat::of(&meta);
-                let plan = plan(&found.path, &stat, cursors.get(&path));
+                let (stat, plan) = match provider.mode(&found.path) {
+                    SourceMode::Lines => {
+                        let stat = Stat::of(&meta);
+                        (stat, plan(&found.path, &stat, cursors.get(&path)))
+                    }
+                    SourceMode::Snapshot => {
+                        let stat = Stat::of(&meta).with_wal_of(&found.path);
+                        (stat, plan_snapshot(&stat, cursors.get(&path)))
+                    }
+                };
                 if plan == Plan::Unchanged {
                     sum.files_unchanged += 1;
                     continue;
@@ -194,7 +202,7 @@ impl<'a> Ingestor<'a> {
             .iter()
             .map(|w| match &w.plan {
                 Plan::Resume { offset, .. } => w.stat.size.saturating_sub(*offset),
-                _ => w.stat.size,
+                Plan::FromStart { .. } | Plan::Snapshot { .. } | Plan::Unchanged => w.stat.size,
             })
             .sum();
         progress.start(work.len() as u64, total);
@@ -287,6 +295,9 @@ impl<'a> Ingestor<'a> {
         let (start, saved, reset) = match w.plan {
             Plan::Resume { offset, state } => (offset, Some(state), false),
             Plan::FromStart { reset } => (0, None, reset),
+            Plan::Snapshot { state } => {
+                return self.read_snapshot(provider, &w.path, w.stat, state, sum, progress)
+            }
             Plan::Unchanged => return Ok(()),
         };
         let cursor = FileCursor {
@@ -391,6 +402,73 @@ impl<'a> Ingestor<'a> {
         Ok(())
     }
 
+    /// Read a snapshot source whole and send one batch per session in it.
+    fn read_snapshot(
+        &self,
+        provider: &dyn Provider,
+        path: &str,
+        stat: Stat,
+        state: Option<String>,
+        sum: &mut ProviderSummary,
+        progress: &dyn Progress,
+    ) -> Result<(), Error> {
+        let kind = provider.kind();
+        let snapshot = match provider.read_snapshot(Path::new(path), state.as_deref()) {
+            Ok(s) => s,
+            Err(message) => {
+                // The cursor stays as it was, so the next change is read again.
+                sum.errors += 1;
+                return self.report_file_error(kind, path.to_string(), message, None);
+            }
+        };
+        sum.files_read += 1;
+        sum.bytes_read += stat.size;
+        sum.errors += snapshot.errors.len() as u64;
+        let cursor = FileCursor {
+            dev: stat.dev,
+            ino: stat.ino,
+            size: stat.size,
+            mtime_ns: stat.mtime_ns,
+            offset: stat.size,
+            parser_state: SavedState {
+                parser: snapshot.state,
+                ..SavedState::default()
+            }
+            .encode(),
+        };
+        let mut errors = snapshot.errors;
+        let mut sessions = snapshot.sessions.into_iter().map(Some).collect::<Vec<_>>();
+        if sessions.is_empty() {
+            sessions.push(None); // still record the cursor (and clear an old error)
+        }
+        for (i, session) in sessions.into_iter().enumerate() {
+            let (session_id, events) = match session {
+                Some(s) => (Some(s.session_id), s.events),
+                None => (None, Vec::new()),
+            };
+            let (items, raw) = split_raw(events);
+            sum.lines += raw.as_ref().map_or(0, |r| u64::from(r.records));
+            sum.item_events += items
+                .iter()
+                .filter(|e| matches!(e, ParsedEvent::Item(_)))
+                .count() as u64;
+            self.writer.submit(FileBatch {
+                provider: kind,
+                path: path.to_string(),
+                session_id,
+                events: items,
+                raw,
+                cursor: cursor.clone(),
+                bytes_read: if i == 0 { stat.size } else { 0 },
+                line_errors: std::mem::take(&mut errors),
+                file_error: None,
+                reset: i == 0 && snapshot.complete,
+            })?;
+        }
+        progress.advance(stat.size);
+        Ok(())
+    }
+
     /// Send what `pending` holds, with the cursor at `end`, as one batch.
     /// Raw records are compressed here, on the reading thread, so the
     /// single writer only stores one blob per batch.
@@ -415,14 +493,7 @@ impl<'a> Ingestor<'a> {
         }
         .encode();
         let bytes = end - pending.batch_start;
-        let mut items = Vec::with_capacity(pending.events.len());
-        let mut raws = Vec::new();
-        for event in pending.events.drain(..) {
-            match event {
-                ParsedEvent::Raw(r) => raws.push(r),
-                other => items.push(other),
-            }
-        }
+        let (items, raw) = split_raw(std::mem::take(&mut pending.events));
         sum.bytes_read += bytes;
         sum.errors += pending.errors.len() as u64;
         sum.item_events += items
@@ -437,7 +508,7 @@ impl<'a> Ingestor<'a> {
             path: pending.path.to_string(),
             session_id: pending.parser.session_id().map(str::to_string),
             events: items,
-            raw: tinyvex_store::raw::encode_raw(&raws),
+            raw,
             cursor: pending.cursor.clone(),
             bytes_read: bytes,
             line_errors: std::mem::take(&mut pending.errors),
@@ -449,6 +520,20 @@ impl<'a> Ingestor<'a> {
         pending.batch_start = end;
         Ok(())
     }
+}
+
+/// Take the raw records out of `events` and compress them into one chunk.
+/// Done on the reading thread, so the single writer only stores a blob.
+fn split_raw(events: Vec<ParsedEvent>) -> (Vec<ParsedEvent>, Option<RawChunk>) {
+    let mut items = Vec::with_capacity(events.len());
+    let mut raws = Vec::new();
+    for event in events {
+        match event {
+            ParsedEvent::Raw(r) => raws.push(r),
+            other => items.push(other),
+        }
+    }
+    (items, tinyvex_store::raw::encode_raw(&raws))
 }
 
 /// What one file's read has gathered since its last batch.

@@ -102,9 +102,67 @@ pub trait Provider: Send + Sync {
     /// [`Discovered::problem`].
     fn discover(&self) -> Vec<Discovered>;
 
+    /// How `path` is read. Most agents append lines; some rewrite a JSON
+    /// document or update a database in place.
+    fn mode(&self, _path: &Path) -> SourceMode {
+        SourceMode::Lines
+    }
+
     /// A parser for `path`, resumed from `state` (as returned by
     /// [`LineParser::save_state`]) or fresh when `state` is `None`.
+    /// Only called for [`SourceMode::Lines`] files.
     fn line_parser(&self, path: &Path, state: Option<&str>) -> Result<Box<dyn LineParser>, Error>;
+
+    /// Read a [`SourceMode::Snapshot`] file whole, as it is now. `state` is
+    /// what the previous read returned (for example the newest update time
+    /// seen in a database, so only newer rows are read). Re-reading must be
+    /// idempotent: item keys come from the records, never from the read.
+    /// An `Err` is a file-level problem (a half-written document); the file
+    /// is read again when it next changes.
+    fn read_snapshot(&self, path: &Path, _state: Option<&str>) -> Result<Snapshot, String> {
+        Err(format!(
+            "{} cannot read {} as a snapshot",
+            self.kind(),
+            path.display()
+        ))
+    }
+}
+
+/// How a source file is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceMode {
+    /// Append-only lines: new complete lines after the cursor go through a
+    /// [`LineParser`].
+    Lines,
+    /// Rewritten or updated in place: read whole with
+    /// [`Provider::read_snapshot`] whenever its size or time changes (for a
+    /// SQLite database, its `-wal` file counts too).
+    Snapshot,
+}
+
+/// Events of one session from a snapshot read.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SessionEvents {
+    /// The provider's session id.
+    pub session_id: String,
+    /// Events in source order (raw records included, offsets being record
+    /// positions within the source).
+    pub events: Vec<ParsedEvent>,
+}
+
+/// Everything one snapshot read produced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    /// Events per session; a database may hold many sessions, a document one.
+    pub sessions: Vec<SessionEvents>,
+    /// Bad records met (counted, never fatal).
+    pub errors: Vec<LineError>,
+    /// State to pass to the next read.
+    pub state: String,
+    /// True when the read covered the whole source (a document), so what
+    /// earlier reads of it left in the raw log is replaced; false for an
+    /// incremental read (database rows newer than `state`).
+    pub complete: bool,
 }
 
 /// Turns the complete lines of one file into events, keeping just enough
