@@ -1,6 +1,7 @@
 //! One pass over every source: plan, read the new bytes, parse, hand
 //! batches with their cursors to the writer.
 
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
 use std::path::Path;
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tinyvex_model::{FileBatch, FileCursor, LineError, ParsedEvent, ProviderKind, RawChunk};
-use tinyvex_providers::{LineParser, Provider, SourceMode};
+use tinyvex_providers::{Discovered, LineParser, Provider, SourceMode};
 use tinyvex_store::{Reader, WriterClient};
 
 use crate::lines::{Line, LineReader};
@@ -148,7 +149,9 @@ impl<'a> Ingestor<'a> {
         let mut work = Vec::new();
         for (i, provider) in self.providers.iter().enumerate() {
             let cursors = reader.file_cursors(provider.kind())?;
-            for found in provider.discover() {
+            let discovered = provider.discover();
+            self.report_gone(provider.kind(), &cursors, &discovered)?;
+            for found in discovered {
                 let sum = &mut summaries[i];
                 sum.files_seen += 1;
                 let path = found.path.to_string_lossy().into_owned();
@@ -259,6 +262,36 @@ impl<'a> Ingestor<'a> {
         Ok(())
     }
 
+    /// Files the store knows that discovery no longer finds: the agent
+    /// deleted them (or their folder is gone). Their threads stay.
+    fn report_gone(
+        &self,
+        provider: ProviderKind,
+        cursors: &HashMap<String, FileCursor>,
+        discovered: &[Discovered],
+    ) -> Result<(), Error> {
+        let present: HashSet<&Path> = discovered.iter().map(|d| d.path.as_path()).collect();
+        for (path, cursor) in cursors {
+            if present.contains(Path::new(path)) {
+                continue;
+            }
+            self.writer.submit(FileBatch {
+                provider,
+                path: path.clone(),
+                session_id: None,
+                events: Vec::new(),
+                raw: None,
+                cursor: cursor.clone(),
+                bytes_read: 0,
+                line_errors: Vec::new(),
+                file_error: None,
+                reset: false,
+                gone: true,
+            })?;
+        }
+        Ok(())
+    }
+
     fn report_file_error(
         &self,
         provider: ProviderKind,
@@ -278,6 +311,7 @@ impl<'a> Ingestor<'a> {
             line_errors: Vec::new(),
             file_error: Some(message),
             reset: false,
+            gone: false,
         })?;
         Ok(())
     }
@@ -333,6 +367,7 @@ impl<'a> Ingestor<'a> {
                 line_errors: Vec::new(),
                 file_error: Some("empty file".into()),
                 reset,
+                gone: false,
             })?;
             return Ok(());
         }
@@ -463,6 +498,7 @@ impl<'a> Ingestor<'a> {
                 line_errors: std::mem::take(&mut errors),
                 file_error: None,
                 reset: i == 0 && snapshot.complete,
+                gone: false,
             })?;
         }
         progress.advance(stat.size);
@@ -515,6 +551,7 @@ impl<'a> Ingestor<'a> {
             file_error,
             // Only the first batch of a re-read clears what the file had.
             reset: std::mem::take(&mut pending.reset),
+            gone: false,
         })?;
         progress.advance(bytes);
         pending.batch_start = end;

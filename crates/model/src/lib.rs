@@ -446,6 +446,10 @@ pub struct FileBatch {
     pub file_error: Option<String>,
     /// True when the file was replaced or truncated and is being re-read from 0.
     pub reset: bool,
+    /// True when the file no longer exists. Nothing is deleted: its thread
+    /// keeps every item and is marked as having lost its source (until the
+    /// file comes back). A gone batch carries no events.
+    pub gone: bool,
 }
 
 /// Reduce text to a one-line title: first non-empty line, whitespace

@@ -80,6 +80,7 @@ fn main() {
                     line_errors: Vec::new(),
                     file_error: None,
                     reset: false,
+                    gone: false,
                     raw: None,
                 })
                 .unwrap();

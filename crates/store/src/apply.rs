@@ -85,6 +85,10 @@ impl Tx<'_> {
             None => None,
         };
         let file = self.ensure_file(batch)?;
+        if batch.gone {
+            return self.mark_gone(file);
+        }
+        self.mark_present(file)?;
         if batch.reset {
             self.reset_file(file)?;
         }
@@ -164,6 +168,50 @@ impl Tx<'_> {
             .execute(params![provider, batch.path, self.next_rev])?;
         self.changed = true;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The file disappeared: flag it (its error no longer applies) and, when
+    /// none of its thread's files is left, the thread.
+    fn mark_gone(&mut self, file: i64) -> Result<()> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE files SET missing = 1, file_error = NULL, revision = ?2
+                 WHERE rowid = ?1 AND missing = 0",
+            )?
+            .execute(params![file, self.next_rev])?;
+        if n == 0 {
+            return Ok(());
+        }
+        self.changed = true;
+        self.conn
+            .prepare_cached(
+                "UPDATE threads SET source_missing = 1, revision = ?2
+                 WHERE rowid = (SELECT thread FROM files WHERE rowid = ?1) AND source_missing = 0
+                   AND NOT EXISTS (SELECT 1 FROM files f WHERE f.thread = threads.rowid AND f.missing = 0)",
+            )?
+            .execute(params![file, self.next_rev])?;
+        Ok(())
+    }
+
+    /// A file seen again after it had disappeared.
+    fn mark_present(&mut self, file: i64) -> Result<()> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE files SET missing = 0, revision = ?2 WHERE rowid = ?1 AND missing = 1",
+            )?
+            .execute(params![file, self.next_rev])?;
+        if n > 0 {
+            self.changed = true;
+            self.conn
+                .prepare_cached(
+                    "UPDATE threads SET source_missing = 0, revision = ?2
+                     WHERE rowid = (SELECT thread FROM files WHERE rowid = ?1) AND source_missing = 1",
+                )?
+                .execute(params![file, self.next_rev])?;
+        }
+        Ok(())
     }
 
     /// The file was truncated or replaced: its raw records and line errors

@@ -114,6 +114,10 @@ CREATE TABLE ingest_errors (
     PRIMARY KEY(file, offset)
 ) WITHOUT ROWID;
 "#,
+    // 2: source files that disappeared (their threads keep their items).
+    r#"
+ALTER TABLE files ADD COLUMN missing INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Bring the database up to the newest schema version.

@@ -292,7 +292,8 @@ impl Reader {
             |out: &mut Vec<ProviderStatus>, name: &str| out.iter().position(|s| s.provider == name);
         let conn = self.connection();
         let mut files = conn.prepare_cached(
-            "SELECT provider, count(*), sum(bytes_ingested), sum(line_errors) + sum(file_error IS NOT NULL)
+            "SELECT provider, sum(missing = 0), sum(bytes_ingested), sum(line_errors) + sum(file_error IS NOT NULL),
+                    sum(missing)
              FROM files GROUP BY provider",
         )?;
         let mut rows = files.query([])?;
@@ -301,6 +302,7 @@ impl Reader {
                 out[i].files = r.get::<_, i64>(1)? as u64;
                 out[i].bytes_ingested = r.get::<_, i64>(2)? as u64;
                 out[i].errors = r.get::<_, i64>(3)? as u64;
+                out[i].missing_files = r.get::<_, i64>(4)? as u64;
             }
         }
         let mut threads = conn.prepare_cached(

@@ -165,8 +165,10 @@ pub struct ItemRow {
 pub struct ProviderStatus {
     /// Provider name, lowercase.
     pub provider: String,
-    /// Source files known.
+    /// Source files present.
     pub files: u64,
+    /// Source files that disappeared (their threads are kept).
+    pub missing_files: u64,
     /// Threads.
     pub threads: u64,
     /// Items over all threads.

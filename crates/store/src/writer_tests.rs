@@ -20,6 +20,7 @@ fn batch(path: &str, session: &str, events: Vec<ParsedEvent>) -> FileBatch {
         line_errors: Vec::new(),
         file_error: None,
         reset: false,
+        gone: false,
         raw: None,
     }
 }

@@ -42,6 +42,7 @@ pub fn batch(
         line_errors: Vec::new(),
         file_error: None,
         reset: false,
+        gone: false,
         raw: None,
     }
 }
