@@ -69,7 +69,7 @@ pub enum Error {
     #[error("the store writer has stopped")]
     WriterStopped,
     /// The disk is full: the writer could not commit.
-    #[error("the disk is full: cannot write to the store ({0})")]
+    #[error("the disk is full: cannot write to the store ({0})\nhint: free some space and run the command again; it resumes where it stopped and nothing stored is lost")]
     DiskFull(String),
     /// The writer could not commit batches for a reason that is not specific
     /// to one batch (I/O error, read-only file, corruption).
