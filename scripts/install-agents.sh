@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 
 # Binaries that must exist after a successful install.
-BINS=(codex)
+BINS=(codex claude opencode gemini)
 
 STAMP="node_modules/.tinyvex-lock.sha256"
 
@@ -51,8 +51,10 @@ install() {
   for b in "${BINS[@]}"; do
     [ -x "node_modules/.bin/$b" ] || die "node_modules/.bin/$b missing after npm ci"
   done
-  "node_modules/.bin/codex" --version >/dev/null 2>&1 \
-    || die "node_modules/.bin/codex does not run (platform binary package missing?)"
+  for b in "${BINS[@]}"; do
+    "node_modules/.bin/$b" --version >/dev/null 2>&1 \
+      || die "node_modules/.bin/$b does not run (platform binary package missing?)"
+  done
   lock_hash > "$STAMP"
   echo "install-agents: done" >&2
 }

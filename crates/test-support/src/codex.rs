@@ -1,17 +1,14 @@
 //! Running the real, pinned `codex` CLI against a [`MockModel`].
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
+use crate::process::{self, keep_sessions, minimal_env, timeout_from_env};
 use crate::{ensure_agents_installed, repo_root, MockModel};
 
 /// Model slug written to the config (a real slug, so Codex picks its normal tools/prompt).
 pub const CODEX_MODEL: &str = "gpt-5.5";
-
-/// Kill `codex` after this long (override with `TINYVEX_CODEX_TIMEOUT_SECS`).
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// `<repo>/node_modules/.bin/codex`.
 pub fn codex_bin() -> PathBuf {
@@ -141,9 +138,11 @@ impl CodexRun {
 ///
 /// * `HOME=<home>`, `CODEX_HOME=<home>/.codex` (config written by [`write_codex_config`] on
 ///   every call, so a resume may use a different mock), otherwise a minimal environment
-///   (`PATH`, `TMPDIR`, `TZ`, `LANG`): no real credentials or user config leak in.
+///   (`PATH`, `TMPDIR`, `TZ`, `SHELL`, `LANG`): no real credentials or user config leak in.
 /// * fixed flags: `--skip-git-repo-check --dangerously-bypass-approvals-and-sandbox -C <cwd>`.
-/// * stdin is closed; killed after 120 s (`TINYVEX_CODEX_TIMEOUT_SECS`), see `timed_out`.
+/// * stdin is closed; killed after 120 s (`TINYVEX_CODEX_TIMEOUT_SECS` or
+///   `TINYVEX_AGENT_TIMEOUT_SECS`), see `timed_out`.
+/// * with `TINYVEX_KEEP_SESSIONS=<dir>`, the rollouts are copied to `<dir>/codex/sessions/...`.
 ///
 /// `args` is what follows those flags: `&["the prompt"]`, `&["--json", "the prompt"]` or
 /// `&["resume", thread_id, "next prompt"]`. Installs the agents first if needed.
@@ -153,6 +152,7 @@ pub fn codex_exec(home: &Path, mock: &MockModel, cwd: &Path, args: &[&str]) -> C
     write_codex_config(&codex_home, mock);
 
     let mut cmd = Command::new(codex_bin());
+    minimal_env(&mut cmd);
     cmd.arg("exec")
         .args([
             "--skip-git-repo-check",
@@ -162,68 +162,13 @@ pub fn codex_exec(home: &Path, mock: &MockModel, cwd: &Path, args: &[&str]) -> C
         .arg(cwd)
         .args(args)
         .current_dir(cwd)
-        .env_clear()
         .env("HOME", home)
         .env("CODEX_HOME", &codex_home)
-        .env("TINYVEX_MOCK_API_KEY", "sk-mock")
-        .env("LANG", "C.UTF-8")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    #[cfg(unix)]
-    {
-        // Own process group, so a timeout kills the node wrapper *and* the native binary.
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0);
-    }
-    for var in ["PATH", "TMPDIR", "TZ"] {
-        if let Some(value) = std::env::var_os(var) {
-            cmd.env(var, value);
-        }
-    }
+        .env("TINYVEX_MOCK_API_KEY", "sk-mock");
 
-    let timeout = std::env::var("TINYVEX_CODEX_TIMEOUT_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .map(Duration::from_secs)
-        .unwrap_or(DEFAULT_TIMEOUT);
-    let started = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("could not start {}: {e}", codex_bin().display()));
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            buf
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("stdout piped")));
-    let stderr = drain(Box::new(child.stderr.take().expect("stderr piped")));
-
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for codex") {
-            break status;
-        }
-        if started.elapsed() > timeout {
-            timed_out = true;
-            #[cfg(unix)]
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", child.id())])
-                .status();
-            let _ = child.kill();
-            break child.wait().expect("wait for killed codex");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let elapsed = started.elapsed();
-    let output = Output {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    };
+    let timeout = timeout_from_env(&["TINYVEX_CODEX_TIMEOUT_SECS", "TINYVEX_AGENT_TIMEOUT_SECS"]);
+    let (output, elapsed, timed_out) = process::run(cmd, timeout, "codex");
+    keep_sessions("codex", &codex_home, &rollout_files(&codex_home));
     CodexRun {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),

@@ -1,11 +1,16 @@
 //! Test-only helpers shared by Tinyvex's crates.
 //!
 //! * [`fixtures_dir`] / [`require_fixtures`]: where the shared real-session fixtures live.
-//! * [`MockModel`]: a scripted OpenAI Responses API server on 127.0.0.1, so the real agent
+//! * [`MockModel`]: one scripted model server on 127.0.0.1 speaking the OpenAI Responses API,
+//!   the Anthropic Messages API, OpenAI Chat Completions and the Gemini API, so the real agent
 //!   CLIs can run offline and write genuine session files.
-//! * [`codex_exec`]: runs the pinned real `codex` CLI (npm `@openai/codex`, see the repo's
-//!   `package.json`) against a [`MockModel`] with a throwaway `HOME`/`CODEX_HOME`.
+//! * Runners for the pinned real CLIs (npm packages in the repo's `package.json`), each with a
+//!   throwaway home, a minimal environment and a process-group-killing timeout:
+//!   [`codex_exec`] (`codex exec`), [`claude_run`] (`claude -p`), [`opencode_run`]
+//!   (`opencode run`), [`gemini_run`] (`gemini -p`).
 //! * [`ensure_agents_installed`]: installs the pinned agent CLIs (once per process).
+//! * [`keep_sessions`]: with `TINYVEX_KEEP_SESSIONS=<dir>`, every runner copies the session
+//!   files it produced to `<dir>/<agent>/...` (see `docs/testing.md`).
 //!
 //! ```no_run
 //! use tinyvex_test_support::{codex_exec, MockModel, Reply};
@@ -20,19 +25,52 @@
 //! let thread_id = run.thread_id().unwrap();
 //! assert!(mock.requests()[1].to_string().contains("hi"));
 //! ```
+//!
+//! The same script drives the other agents:
+//!
+//! ```no_run
+//! use tinyvex_test_support::{claude_run, MockModel, Reply};
+//!
+//! let mock = MockModel::start(vec![
+//!     vec![Reply::reasoning("Looking around"), Reply::shell("echo hi")], // -> Bash tool_use
+//!     vec![Reply::text("Done.")],
+//! ]);
+//! let (home, work) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+//! let run = claude_run(home.path(), &mock, work.path(), &["list files"]).assert_success();
+//! let transcript = run.session_file().unwrap(); // <home>/.claude/projects/<cwd>/<id>.jsonl
+//! ```
 
+mod anthropic;
+mod chat;
+mod claude;
 mod codex;
+mod gemini;
+mod gemini_cli;
 mod mock_model;
+mod opencode;
+mod process;
 mod sse;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+pub use claude::{
+    claude_bin, claude_config_dir, claude_escape_path, claude_run, claude_session_files, ClaudeRun,
+};
 pub use codex::{
     codex_bin, codex_exec, codex_home, rollout_files, write_codex_config, CodexRun, CODEX_MODEL,
 };
-pub use mock_model::{MockModel, PlanStatus, PlanStep, RecordedRequest, Reply};
+pub use gemini_cli::{
+    gemini_bin, gemini_chat_files, gemini_dir, gemini_run, write_gemini_settings, GeminiRun,
+    GEMINI_MODEL,
+};
+pub use mock_model::{MockModel, PlanStatus, PlanStep, RecordedRequest, Reply, SIDE_REPLY_TEXT};
+pub use opencode::{
+    opencode_bin, opencode_data_dir, opencode_export, opencode_run, opencode_session_files,
+    write_opencode_config, OpenCodeRun, OPENCODE_MODEL,
+};
+pub use process::keep_sessions;
 
 /// The workspace root (the directory holding the root `Cargo.toml` and `package.json`).
 pub fn repo_root() -> PathBuf {
