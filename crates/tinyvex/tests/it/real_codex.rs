@@ -8,7 +8,9 @@ use std::process::Command;
 use serde_json::Value;
 use tinyvex_test_support::{codex_exec, ensure_agents_installed, MockModel, Reply};
 
-fn tinyvex(home: &Path, db: &Path, args: &[&str]) -> Value {
+/// Run the built `tinyvex` with `HOME` (and so every agent's default
+/// folder) inside the test's temp home; parse its JSON output.
+pub(crate) fn tinyvex(home: &Path, db: &Path, args: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_tinyvex"))
         .env_clear()
         .env("HOME", home)
@@ -28,7 +30,7 @@ fn tinyvex(home: &Path, db: &Path, args: &[&str]) -> Value {
 }
 
 /// (kind, text-or-command) of every non-usage item, for one readable comparison.
-fn transcript(items: &[Value]) -> Vec<(String, String)> {
+pub(crate) fn transcript(items: &[Value]) -> Vec<(String, String)> {
     items
         .iter()
         .filter(|i| i["kind"] != "usage")
@@ -53,15 +55,10 @@ fn transcript(items: &[Value]) -> Vec<(String, String)> {
 fn real_codex_two_turns_with_shell_and_reasoning_ingest_exactly() {
     ensure_agents_installed();
     let mock = MockModel::start(vec![
-        vec![
-            Reply::reasoning("**Checking the shell**"),
-            Reply::shell("echo hello-from-tool"),
-        ],
+        vec![Reply::reasoning("**Checking the shell**"), Reply::shell("echo hello-from-tool")],
+        vec![Reply::shell("ls /nonexistent-tinyvex-dir")],
         vec![Reply::text("The command printed hello-from-tool.")],
-        vec![
-            Reply::reasoning("**Remembering**"),
-            Reply::text("Second answer: still hello."),
-        ],
+        vec![Reply::reasoning("**Remembering**"), Reply::text("Second answer: still hello.")],
     ]);
     let home = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
@@ -110,6 +107,10 @@ fn real_codex_two_turns_with_shell_and_reasoning_ingest_exactly() {
         (
             "tool_call",
             "exec_command | echo hello-from-tool | exit 0 | completed",
+        ),
+        (
+            "tool_call",
+            "exec_command | ls /nonexistent-tinyvex-dir | exit 2 | failed",
         ),
         ("assistant", "The command printed hello-from-tool."),
         ("user", "second question"),
