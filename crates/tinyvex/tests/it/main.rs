@@ -15,5 +15,6 @@ mod crash;
 mod expected;
 mod idempotence;
 mod incremental;
+mod real_claude;
 mod real_codex;
 mod rules;
