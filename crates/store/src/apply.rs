@@ -10,7 +10,8 @@ use std::collections::HashMap;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use tinyvex_model::{
-    thread_id, FileBatch, ItemPatch, ParsedEvent, RawChunk, ThreadPatch, TimestampMs, ToolPatch,
+    thread_id, FileBatch, ItemPatch, ParsedEvent, RawChunk, RawRecord, ThreadPatch, TimestampMs,
+    ToolPatch,
 };
 
 use crate::Result;
@@ -80,9 +81,15 @@ struct ItemTotals {
 impl Tx<'_> {
     /// Apply one batch: file row, thread, events, line errors.
     pub(crate) fn apply(&mut self, cache: &mut ThreadCache, batch: &FileBatch) -> Result<()> {
+        // A thread exists once something of it is known: a file that holds
+        // only a half-written first line makes none.
+        let has_content = batch
+            .events
+            .iter()
+            .any(|e| !matches!(e, ParsedEvent::Raw(_)));
         let thread = match &batch.session_id {
-            Some(sid) => Some(self.ensure_thread(cache, batch, sid)?),
-            None => None,
+            Some(sid) if has_content => Some(self.ensure_thread(cache, batch, sid)?),
+            _ => None,
         };
         let file = self.ensure_file(batch)?;
         if batch.gone {
@@ -96,12 +103,9 @@ impl Tx<'_> {
         self.update_file(file, thread, batch, new_errors, last_line_error)?;
         if let Some(thread) = thread {
             let mut totals = ItemTotals::default();
-            let mut raws = Vec::new();
             for event in &batch.events {
-                match event {
-                    ParsedEvent::Thread(patch) => self.merge_thread(thread, patch)?,
-                    ParsedEvent::Item(_) => {}
-                    ParsedEvent::Raw(raw) => raws.push(raw.clone()),
+                if let ParsedEvent::Thread(patch) = event {
+                    self.merge_thread(thread, patch)?;
                 }
             }
             for item in coalesce_items(&batch.events) {
@@ -110,9 +114,18 @@ impl Tx<'_> {
             if totals.changed {
                 self.touch_thread(thread, &totals)?;
             }
-            if let Some(chunk) = crate::raw::encode_raw(&raws) {
-                self.insert_raw_chunk(file, &chunk)?;
-            }
+        }
+        // Raw records belong to the file, whether or not a thread is known yet.
+        let raws: Vec<RawRecord> = batch
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                ParsedEvent::Raw(raw) => Some(raw.clone()),
+                _ => None,
+            })
+            .collect();
+        if let Some(chunk) = crate::raw::encode_raw(&raws) {
+            self.insert_raw_chunk(file, &chunk)?;
         }
         if let Some(chunk) = &batch.raw {
             self.insert_raw_chunk(file, chunk)?;

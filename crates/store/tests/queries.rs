@@ -9,17 +9,31 @@ use tinyvex_store::{Error, ItemQuery, ThreadQuery};
 const CODEX: ProviderKind = ProviderKind::Codex;
 const CLAUDE: ProviderKind = ProviderKind::Claude;
 
+/// Something known of a thread (a thread row exists only once something is).
+fn known() -> tinyvex_model::ParsedEvent {
+    meta(tinyvex_model::ThreadPatch {
+        cwd: Some("/w".into()),
+        ..Default::default()
+    })
+}
+
 #[test]
 fn thread_lookup_by_id_session_and_prefix() {
     let (_dir, store) = open();
     let writer = store.start_writer().unwrap();
     for sid in ["abc-111", "abc-222", "xyz-333"] {
         writer
-            .submit(batch(CODEX, &format!("/{sid}"), Some(sid), 1, vec![]))
+            .submit(batch(
+                CODEX,
+                &format!("/{sid}"),
+                Some(sid),
+                1,
+                vec![known()],
+            ))
             .unwrap();
     }
     writer
-        .submit(batch(CLAUDE, "/c", Some("qq*?[1"), 1, vec![]))
+        .submit(batch(CLAUDE, "/c", Some("qq*?[1"), 1, vec![known()]))
         .unwrap();
     writer.flush().unwrap();
     let r = store.read().unwrap();

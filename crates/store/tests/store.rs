@@ -272,9 +272,15 @@ fn raw_retention_prunes_the_oldest_records() {
             .collect::<String>()
     };
     for chunk in 0..10u64 {
-        let events = (0..10u64)
+        let mut events: Vec<_> = (0..10u64)
             .map(|i| raw((chunk * 10 + i) * 1_000, &body()))
             .collect();
+        if chunk == 0 {
+            events.push(meta(ThreadPatch {
+                cwd: Some("/w".into()),
+                ..ThreadPatch::default()
+            }));
+        }
         writer
             .submit(batch(CODEX, "/a", Some("s"), (chunk + 1) * 10_000, events))
             .unwrap();

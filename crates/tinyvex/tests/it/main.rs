@@ -9,6 +9,7 @@ mod util;
 mod bad_input;
 mod check;
 mod claude_fixtures;
+mod claude_incremental;
 mod codex_fixtures;
 mod corpus;
 mod crash;
