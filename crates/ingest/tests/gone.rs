@@ -50,7 +50,15 @@ fn deleted_file_keeps_its_thread_marked_source_missing() {
 
     // Another pass with the file still gone changes nothing.
     pass(&Store::open(&db).unwrap(), &providers);
-    assert_eq!(Store::open(&db).unwrap().read().unwrap().revision().unwrap(), revision);
+    assert_eq!(
+        Store::open(&db)
+            .unwrap()
+            .read()
+            .unwrap()
+            .revision()
+            .unwrap(),
+        revision
+    );
 
     // The file comes back: the mark clears, nothing is duplicated.
     std::fs::write(&file, text).unwrap();

@@ -19,10 +19,14 @@ use tinyvex_model::{LineError, ParsedEvent, ProviderKind};
 
 pub mod claude;
 pub mod codex;
+pub mod gemini;
+pub mod opencode;
 mod text;
 
 pub use claude::{ClaudeParser, ClaudeProvider};
 pub use codex::{CodexExecParser, CodexProvider};
+pub use gemini::GeminiProvider;
+pub use opencode::OpencodeProvider;
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]
@@ -61,8 +65,13 @@ pub struct SourceEnv {
 
 impl SourceEnv {
     /// Variables the providers read.
-    pub const VARS: &'static [&'static str] =
-        &["CODEX_HOME", "CODEXD_HISTORY_DIR", "CLAUDE_CONFIG_DIR"];
+    pub const VARS: &'static [&'static str] = &[
+        "CODEX_HOME",
+        "CODEXD_HISTORY_DIR",
+        "CLAUDE_CONFIG_DIR",
+        "GEMINI_CLI_HOME",
+        "XDG_DATA_HOME",
+    ];
 
     /// Read `HOME` and the providers' variables from this process.
     pub fn from_process() -> SourceEnv {
@@ -190,5 +199,7 @@ pub fn all_providers(env: &SourceEnv) -> Vec<Box<dyn Provider>> {
     vec![
         Box::new(CodexProvider::from_env(env)),
         Box::new(ClaudeProvider::from_env(env)),
+        Box::new(GeminiProvider::from_env(env)),
+        Box::new(OpencodeProvider::from_env(env)),
     ]
 }

@@ -55,10 +55,16 @@ pub(crate) fn transcript(items: &[Value]) -> Vec<(String, String)> {
 fn real_codex_two_turns_with_shell_and_reasoning_ingest_exactly() {
     ensure_agents_installed();
     let mock = MockModel::start(vec![
-        vec![Reply::reasoning("**Checking the shell**"), Reply::shell("echo hello-from-tool")],
+        vec![
+            Reply::reasoning("**Checking the shell**"),
+            Reply::shell("echo hello-from-tool"),
+        ],
         vec![Reply::shell("ls /nonexistent-tinyvex-dir")],
         vec![Reply::text("The command printed hello-from-tool.")],
-        vec![Reply::reasoning("**Remembering**"), Reply::text("Second answer: still hello.")],
+        vec![
+            Reply::reasoning("**Remembering**"),
+            Reply::text("Second answer: still hello."),
+        ],
     ]);
     let home = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
