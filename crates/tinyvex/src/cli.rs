@@ -7,10 +7,10 @@ use tinyvex_model::ProviderKind;
 
 /// Tinyvex: one local store for every coding agent's sessions.
 ///
-/// Tinyvex reads the session files that Codex CLI and Claude Code write (OpenCode
-/// and Gemini CLI are coming), without ever modifying them, into one SQLite
-/// store, incrementally: run `tinyvex ingest` as often as you like, it only
-/// reads what is new.
+/// Tinyvex reads the sessions that Codex CLI, Claude Code, OpenCode and Gemini
+/// CLI write, without ever modifying them, into one SQLite store,
+/// incrementally: run `tinyvex ingest` as often as you like, it only reads
+/// what is new.
 #[derive(Debug, Parser)]
 #[command(
     name = "tinyvex",
@@ -49,8 +49,11 @@ pub enum Command {
     /// Sources: Codex rollouts under $CODEX_HOME/sessions and
     /// $CODEX_HOME/archived_sessions (CODEX_HOME defaults to ~/.codex), plus
     /// $CODEXD_HISTORY_DIR when set; Claude Code sessions under
-    /// $CLAUDE_CONFIG_DIR/projects (default ~/.claude). Bad lines and unreadable
-    /// files are counted and reported by `tinyvex status`; they never stop the run.
+    /// $CLAUDE_CONFIG_DIR/projects (default ~/.claude); OpenCode's storage and
+    /// database under $XDG_DATA_HOME/opencode (default ~/.local/share); Gemini
+    /// CLI chats under $GEMINI_CLI_HOME/.gemini/tmp (default ~). Bad lines and
+    /// unreadable files are counted and reported by `tinyvex status`; they never
+    /// stop the run.
     Ingest(IngestArgs),
     /// List threads, newest first
     Threads(ThreadsArgs),
