@@ -1,7 +1,7 @@
-//! Tinyvex benchmarks: a generator of realistic Codex rollout corpora of any size, a
-//! validator for them, and a whole-process ingest benchmark runner. The binary
-//! `tinyvex-bench` is the CLI over these; `benchsuite/README.md` says how to run it and what
-//! the figures mean.
+//! Tinyvex benchmarks: generators of realistic Codex rollout and Claude Code transcript
+//! ([`claude`]) corpora of any size, validators for them, and a whole-process ingest
+//! benchmark runner. The binary `tinyvex-bench` is the CLI over these; `benchsuite/README.md`
+//! says how to run it and what the figures mean.
 //!
 //! Generation: [`corpus::generate`] plans files and draws a [`session::Profile`] for each;
 //! a [`session::Session`] writes its turns line by line with the [`json`] writer, [`text`]
@@ -9,6 +9,7 @@
 //! Measuring: [`runner::run`] drives `tinyvex` through [`measure`] and writes [`report`]s.
 
 pub mod append;
+pub mod claude;
 pub mod clock;
 pub mod corpus;
 pub mod json;

@@ -1,4 +1,4 @@
-//! `tinyvex-bench`: generate realistic Codex corpora and time whole `tinyvex` processes on them.
+//! `tinyvex-bench`: generate realistic Codex and Claude Code corpora and time whole `tinyvex` processes on them.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,12 +6,14 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 use tinyvex_bench::append::{append, AppendOptions};
+use tinyvex_bench::claude::{self, Agent};
 use tinyvex_bench::corpus::{generate, GenOptions};
 use tinyvex_bench::runner::{run, RunOptions};
 use tinyvex_bench::size::{format_bytes, parse_size};
 use tinyvex_bench::validate::check_corpus;
 
-/// Benchmarks for Tinyvex: a realistic Codex rollout generator and whole-process ingest timings.
+/// Benchmarks for Tinyvex: realistic Codex and Claude Code corpus generators and whole-process
+/// ingest timings.
 #[derive(Debug, Parser)]
 #[command(name = "tinyvex-bench", max_term_width = 100)]
 struct Cli {
@@ -21,12 +23,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Write a corpus of Codex rollouts (`--out`), or continue files of one (`--append`)
+    /// Write a corpus of Codex rollouts or Claude Code transcripts (`--out`), or continue
+    /// files of one (`--append`)
     Gen(GenArgs),
     /// Check a corpus: JSON lines, file names, ordinals, call/output pairs
     Check {
-        /// The CODEX_HOME to check (its `sessions/` folder)
+        /// The CODEX_HOME (its `sessions/` folder) or Claude config dir (its `projects/`)
         dir: PathBuf,
+        /// Corpus kind [default: detected from the layout]
+        #[arg(long, value_enum)]
+        agent: Option<Agent>,
         /// Print the report as JSON
         #[arg(long)]
         json: bool,
@@ -37,7 +43,12 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct GenArgs {
-    /// Write a new corpus into this CODEX_HOME (files under `sessions/YYYY/MM/DD/`)
+    /// Which agent's files: codex (a CODEX_HOME) or claude (a CLAUDE_CONFIG_DIR) [default:
+    /// codex for --out, detected from the layout for --append]
+    #[arg(long, value_enum)]
+    agent: Option<Agent>,
+    /// Write a new corpus into this directory (Codex: `sessions/YYYY/MM/DD/`; Claude:
+    /// `projects/<escaped cwd>/`)
     #[arg(
         long,
         value_name = "DIR",
@@ -70,12 +81,17 @@ struct GenArgs {
 
 fn gen(a: GenArgs) -> Result<()> {
     if let Some(dir) = a.append {
-        let r = append(&AppendOptions {
+        let agent = Agent::detect(a.agent, &dir);
+        let o = AppendOptions {
             dir,
             files: a.files.unwrap_or(5),
             lines: a.lines,
             seed: a.seed,
-        })?;
+        };
+        let r = match agent {
+            Agent::Codex => append(&o)?,
+            Agent::Claude => claude::append(&o)?,
+        };
         if a.json {
             let files: Vec<_> = r
                 .files
@@ -102,6 +118,9 @@ fn gen(a: GenArgs) -> Result<()> {
     let (Some(out), Some(size)) = (a.out, a.size) else {
         bail!("--out DIR and --size are required")
     };
+    if a.agent == Some(Agent::Claude) {
+        return gen_claude(out, size, a.files, a.avg_file_size, a.seed, a.json);
+    }
     let sessions = out.join("sessions");
     if std::fs::read_dir(&sessions).is_ok_and(|mut d| d.next().is_some()) {
         bail!(
@@ -154,8 +173,72 @@ fn gen(a: GenArgs) -> Result<()> {
     Ok(())
 }
 
-fn check(dir: PathBuf, json: bool) -> Result<bool> {
-    let r = check_corpus(&dir)?;
+fn gen_claude(
+    out: PathBuf,
+    size: u64,
+    files: Option<usize>,
+    avg_file_size: u64,
+    seed: u64,
+    json: bool,
+) -> Result<()> {
+    let projects = out.join("projects");
+    if std::fs::read_dir(&projects).is_ok_and(|mut d| d.next().is_some()) {
+        bail!(
+            "{} is not empty: generate into a new directory (or remove it first)",
+            projects.display()
+        );
+    }
+    let opts = GenOptions {
+        out,
+        size,
+        files,
+        avg_file_size,
+        seed,
+    };
+    let mut next_report = size / 10;
+    let r = claude::generate(&opts, |done| {
+        if !json && done >= next_report {
+            eprint!("\r{} / {}", format_bytes(done), format_bytes(size));
+            next_report += size / 10;
+        }
+    })?;
+    if json {
+        println!("{}", r.to_json());
+        return Ok(());
+    }
+    eprintln!();
+    println!(
+        "{} sessions in {} projects, {} files with sub-agents, {} lines, {} in {:.2}s ({:.0} MB/s) under {}",
+        r.sessions,
+        r.projects,
+        r.total.files,
+        r.total.lines,
+        format_bytes(r.total.bytes),
+        r.elapsed.as_secs_f64(),
+        r.total.bytes as f64 / 1e6 / r.elapsed.as_secs_f64().max(1e-9),
+        projects.display()
+    );
+    for (g, t) in &r.by_gen {
+        println!(
+            "  {:<10} {:>6} files {:>10}",
+            g.name(),
+            t.files,
+            format_bytes(t.bytes)
+        );
+    }
+    println!(
+        "  file sizes {} .. {}",
+        format_bytes(r.min_max_file.0),
+        format_bytes(r.min_max_file.1)
+    );
+    Ok(())
+}
+
+fn check(dir: PathBuf, agent: Option<Agent>, json: bool) -> Result<bool> {
+    let r = match Agent::detect(agent, &dir) {
+        Agent::Codex => check_corpus(&dir)?,
+        Agent::Claude => claude::check_corpus(&dir)?,
+    };
     if json {
         println!(
             "{}",
@@ -184,7 +267,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Gen(a) => gen(a).map(|()| true),
-        Command::Check { dir, json } => check(dir, json),
+        Command::Check { dir, agent, json } => check(dir, agent, json),
         Command::Ingest(o) => run(o).map(|()| true),
     };
     match result {

@@ -2,7 +2,8 @@
 //!
 //! Phases: a full ingest into an empty store; re-ingests with nothing new; catch-up ingests
 //! after appending a few hundred lines to a few files. Each `tinyvex` runs with
-//! `CODEX_HOME=<corpus>` and `HOME=<empty dir>` so it sees the corpus and nothing else.
+//! `CODEX_HOME=<corpus>` (Claude corpora: `CLAUDE_CONFIG_DIR=<corpus>` and an empty `CODEX_HOME`)
+//! and `HOME=<empty dir>` so it sees the corpus and nothing else.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use crate::append::{append, AppendOptions};
+use crate::claude::{self, Agent};
 use crate::corpus::list_rollouts;
 use crate::measure::{self, Measured, RssMethod};
 use crate::report;
@@ -22,10 +24,14 @@ pub struct RunOptions {
     /// The tinyvex binary to measure (build it with --release)
     #[arg(long, value_name = "PATH")]
     pub tinyvex: PathBuf,
-    /// The corpus: a CODEX_HOME with sessions/ (from `tinyvex-bench gen`). The catch-up
-    /// phase appends to it
+    /// The corpus: a CODEX_HOME with sessions/ or a Claude config dir with projects/ (from
+    /// `tinyvex-bench gen`). The catch-up phase appends to it
     #[arg(long, value_name = "DIR")]
     pub corpus: PathBuf,
+    /// Corpus kind; a Claude corpus runs tinyvex with CLAUDE_CONFIG_DIR=<corpus> and an empty
+    /// CODEX_HOME [default: detected from the layout]
+    #[arg(long, value_enum)]
+    pub agent: Option<Agent>,
     /// Print one JSON object on stdout instead of the summary
     #[arg(long)]
     pub json: bool,
@@ -80,6 +86,9 @@ const ENV_REMOVE: &[&str] = &[
 
 struct Ctx {
     opts: RunOptions,
+    agent: Agent,
+    /// An empty directory for the other agent's variable.
+    empty: PathBuf,
     method: RssMethod,
     home: PathBuf,
     db: PathBuf,
@@ -91,7 +100,14 @@ impl Ctx {
         let db = self.db.to_string_lossy().into_owned();
         let mut all = vec!["--db", db.as_str()];
         all.extend_from_slice(args);
-        let env: [(&str, &Path); 2] = [("CODEX_HOME", &self.opts.corpus), ("HOME", &self.home)];
+        let env: Vec<(&str, &Path)> = match self.agent {
+            Agent::Codex => vec![("CODEX_HOME", &self.opts.corpus), ("HOME", &self.home)],
+            Agent::Claude => vec![
+                ("CLAUDE_CONFIG_DIR", &self.opts.corpus),
+                ("CODEX_HOME", &self.empty),
+                ("HOME", &self.home),
+            ],
+        };
         let m = measure::run(
             &self.method,
             &self.opts.tinyvex,
@@ -188,11 +204,14 @@ fn db_bytes(db: &Path) -> u64 {
         .sum()
 }
 
-/// Files and bytes of every rollout the corpus holds.
-fn corpus_size(corpus: &Path) -> Result<(Vec<PathBuf>, u64)> {
-    let mut files = list_rollouts(&corpus.join("sessions"))?;
+/// Files and bytes of every rollout (or Claude transcript) the corpus holds.
+fn corpus_size(corpus: &Path, agent: Agent) -> Result<(Vec<PathBuf>, u64)> {
+    let mut files = match agent {
+        Agent::Codex => list_rollouts(&corpus.join("sessions"))?,
+        Agent::Claude => claude::list_jsonl(&corpus.join("projects"))?,
+    };
     let archived = corpus.join("archived_sessions");
-    if archived.is_dir() {
+    if agent == Agent::Codex && archived.is_dir() {
         files.extend(list_rollouts(&archived)?);
     }
     let mut bytes = 0;
@@ -223,10 +242,16 @@ pub fn run(opts: RunOptions) -> Result<()> {
         corpus,
         ..opts
     };
-    let (files, corpus_bytes) = corpus_size(&opts.corpus)?;
+    let agent = Agent::detect(opts.agent, &opts.corpus);
+    let (files, corpus_bytes) = corpus_size(&opts.corpus, agent)?;
     if files.is_empty() {
         bail!(
-            "no rollout files under {}/sessions (make one with `tinyvex-bench gen`)",
+            "no {} files under {} (make one with `tinyvex-bench gen`)",
+            if agent == Agent::Claude {
+                "Claude transcript"
+            } else {
+                "rollout"
+            },
             opts.corpus.display()
         );
     }
@@ -240,11 +265,15 @@ pub fn run(opts: RunOptions) -> Result<()> {
     };
     let home = work.path().join("home");
     std::fs::create_dir_all(&home)?;
+    let empty = work.path().join("empty-agent-home");
+    std::fs::create_dir_all(&empty)?;
     let method = RssMethod::detect();
     if matches!(method, RssMethod::ProcPoll) {
         log(&opts, "note: GNU time not found at /usr/bin/time (apt-get install time); peak RSS is polled from /proc (lower bound)");
     }
     let ctx = Ctx {
+        agent,
+        empty,
         method,
         home,
         db: work.path().join("data.sqlite3"),
@@ -310,12 +339,16 @@ pub fn run(opts: RunOptions) -> Result<()> {
     let mut catch_up = Vec::new();
     let mut items_prev = items_after_unchanged;
     for i in 0..opts.repeat.max(1) {
-        let a = append(&AppendOptions {
+        let o = AppendOptions {
             dir: opts.corpus.clone(),
             files: opts.append_files,
             lines: opts.append_lines,
             seed: opts.seed.wrapping_add(i as u64),
-        })?;
+        };
+        let a = match agent {
+            Agent::Codex => append(&o)?,
+            Agent::Claude => claude::append(&o)?,
+        };
         log(
             &opts,
             &format!(
@@ -350,7 +383,7 @@ pub fn run(opts: RunOptions) -> Result<()> {
                    "prewarmed": !opts.no_prewarm, "repeat": opts.repeat.max(1)},
         "tinyvex": {"path": opts.tinyvex, "version": version},
         "machine": report::machine_info(),
-        "corpus": {"dir": opts.corpus, "files": files.len(), "bytes": corpus_bytes},
+        "corpus": {"dir": opts.corpus, "agent": format!("{agent:?}").to_lowercase(), "files": files.len(), "bytes": corpus_bytes},
         "startup": {"median_s": median(&startup), "runs": startup},
         "full": {
             "wall_s": full_s,

@@ -30,7 +30,7 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
-    fn error(&mut self, path: &Path, msg: String) {
+    pub(crate) fn error(&mut self, path: &Path, msg: String) {
         self.error_count += 1;
         if self.errors.len() < 100 {
             self.errors.push(format!("{}: {msg}", path.display()));
