@@ -39,10 +39,15 @@ impl Chat {
     fn set(&mut self, fields: &Map<String, Value>) {
         for (k, v) in fields {
             if k == "messages" {
+                // Tinyvex keeps everything a chat ever held (as it keeps
+                // Claude's abandoned branches), so a fresh read and an
+                // incremental one agree: a listed message merges into the
+                // copy already seen (a resume re-writes the history without
+                // `toolCalls` and `thoughts`, which must not be lost) or is
+                // added; messages it leaves out stay.
                 if let Value::Array(list) = v {
-                    self.messages.clear();
                     for m in list {
-                        self.put(m.clone());
+                        self.merge(m);
                     }
                 }
                 continue;
@@ -70,14 +75,19 @@ impl Chat {
         }
     }
 
-    /// Delete the message `id` and everything after it (all when unknown).
-    fn rewind(&mut self, id: &str) {
-        let at = self
+    /// Overlay `m`'s fields on the message with the same `id`, or add it.
+    fn merge(&mut self, m: &Value) {
+        let id = str_of(m, "id");
+        let existing = self
             .messages
-            .iter()
-            .position(|x| str_of(x, "id") == Some(id))
-            .unwrap_or(0);
-        self.messages.truncate(at);
+            .iter_mut()
+            .find(|x| id.is_some() && str_of(x, "id") == id);
+        match (existing, m) {
+            (Some(Value::Object(old)), Value::Object(new)) => {
+                old.extend(new.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            _ => self.put(m.clone()),
+        }
     }
 }
 
@@ -166,8 +176,8 @@ fn read_jsonl(bytes: &[u8]) -> Chat {
                 continue;
             }
         };
-        let kind = if let Some(id) = str_of(&v, "$rewindTo") {
-            chat.rewind(id);
+        // A rewind deletes nothing here: see `Chat::set`.
+        let kind = if str_of(&v, "$rewindTo").is_some() {
             "$rewindTo".to_string()
         } else if str_of(&v, "id").is_some() {
             let kind = message_kind(&v);
@@ -501,6 +511,12 @@ fn tool_call(c: &Value, msg_id: &str, i: usize, ts: Option<TimestampMs>, out: &m
     let exit = match (&command, &output) {
         (Some(_), Some(o)) => exit_code(o),
         _ => None,
+    };
+    // As for the other agents, a command that exited non-zero failed, even
+    // though the tool itself ran successfully.
+    let status = match (status, exit) {
+        (ToolStatus::Completed, Some(code)) if code != 0 => ToolStatus::Failed,
+        (status, _) => status,
     };
     let call_ts = ts_of(c);
     let finished = status != ToolStatus::InProgress;

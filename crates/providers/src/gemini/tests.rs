@@ -56,7 +56,7 @@ fn header() -> serde_json::Value {
 }
 
 #[test]
-fn jsonl_replays_set_and_rewind() {
+fn jsonl_replays_set_and_keeps_rewound_messages() {
     let bytes = lines(&[
         header(),
         json!({"$set": {"messages": [user("ctx", "<session_context>\nThis is the Gemini CLI.")]}}),
@@ -66,7 +66,7 @@ fn jsonl_replays_set_and_rewind() {
         gemini("g1", "answer one"), // re-appended whole: replaces, keeps its place
         user("u2", "second prompt"),
         gemini("g2", "answer two"),
-        json!({"$rewindTo": "u2"}), // drops u2 and g2
+        json!({"$rewindTo": "u2"}), // kept: Tinyvex deletes nothing
         user("u3", "third prompt"),
     ]);
     let chat = read_chat(&bytes, true).unwrap();
@@ -76,7 +76,7 @@ fn jsonl_replays_set_and_rewind() {
         .iter()
         .map(|m| m["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, vec!["ctx", "u1", "g1", "u3"]);
+    assert_eq!(ids, vec!["ctx", "u1", "g1", "u2", "g2", "u3"]);
     assert_eq!(chat.raw.len(), 10, "one raw record per line");
     assert_eq!(chat.raw[0].offset, 0);
     assert_eq!(chat.raw[1].kind, "$set:messages");
@@ -87,9 +87,12 @@ fn jsonl_replays_set_and_rewind() {
     // The synthetic context message is not a prompt.
     assert_eq!(
         texts(&events, ItemKind::User),
-        vec!["first prompt", "third prompt"]
+        vec!["first prompt", "second prompt", "third prompt"]
     );
-    assert_eq!(texts(&events, ItemKind::Assistant), vec!["answer one"]);
+    assert_eq!(
+        texts(&events, ItemKind::Assistant),
+        vec!["answer one", "answer two"]
+    );
     let t = thread(&events);
     assert_eq!(t.title.as_deref(), Some("first prompt"));
     assert_eq!(t.model.as_deref(), Some("m1"));
@@ -100,12 +103,18 @@ fn jsonl_replays_set_and_rewind() {
 }
 
 #[test]
-fn set_messages_is_a_checkpoint_and_unknown_rewind_clears() {
+fn set_messages_merges_into_what_was_seen() {
+    // A resume re-writes the history through `$set.messages` without the
+    // tool calls and thoughts the earlier lines carried: they must survive.
+    let mut g1 = gemini("g1", "answer");
+    g1["toolCalls"] = json!([{"id": "t1", "name": "run_shell_command", "args": {"command": "ls"}}]);
     let bytes = lines(&[
         header(),
         user("u1", "one"),
-        json!({"$set": {"messages": [user("u9", "replaced")], "sessionId": "s2"}}),
+        g1,
+        json!({"$set": {"messages": [user("u1", "one"), gemini("g1", "answer"), user("u9", "new")], "sessionId": "s2"}}),
         user("u2", "two"),
+        json!({"$rewindTo": "nope"}),
     ]);
     let chat = read_chat(&bytes, true).unwrap();
     assert_eq!(chat.session_id.as_deref(), Some("s2"));
@@ -114,10 +123,8 @@ fn set_messages_is_a_checkpoint_and_unknown_rewind_clears() {
         .iter()
         .map(|m| m["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, vec!["u9", "u2"]);
-
-    let bytes = lines(&[header(), user("u1", "one"), json!({"$rewindTo": "nope"})]);
-    assert!(read_chat(&bytes, true).unwrap().messages.is_empty());
+    assert_eq!(ids, vec!["u1", "g1", "u9", "u2"]);
+    assert_eq!(chat.messages[1]["toolCalls"][0]["id"], "t1");
 }
 
 #[test]
@@ -193,7 +200,7 @@ fn documents_and_tool_calls() {
     assert_eq!(c1.tool_kind.as_deref(), Some("shell"));
     assert_eq!(c1.command.as_deref(), Some("ls"));
     assert_eq!(c1.exit_code, Some(2));
-    assert_eq!(c1.status, Some(ToolStatus::Completed));
+    assert_eq!(c1.status, Some(ToolStatus::Failed), "non-zero exit");
     let c2 = all[4].tool.as_ref().unwrap();
     assert_eq!(
         (c2.tool_kind.as_deref(), c2.status, c2.output.as_deref()),

@@ -150,7 +150,9 @@ fn threads(env: &Env) -> Vec<Value> {
 // ---- expectations, from the raw bytes -------------------------------------
 
 /// Replays a chat file: `(sessionId, messages)`. JSONL: message lines add or
-/// replace by `id`, `$set.messages` replaces the list, `$rewindTo` cuts.
+/// replace by `id`; `$set.messages` entries merge their fields into the
+/// message with the same `id` or are added; nothing is ever removed
+/// (`$rewindTo` included), as `docs/providers/gemini.md` says.
 fn replay(bytes: &[u8], jsonl: bool) -> (Option<String>, Vec<Value>) {
     if !jsonl {
         let doc: Value = serde_json::from_slice(bytes).unwrap();
@@ -163,17 +165,28 @@ fn replay(bytes: &[u8], jsonl: bool) -> (Option<String>, Vec<Value>) {
         let Ok(v) = serde_json::from_str::<Value>(line) else {
             continue;
         };
-        if let Some(id) = v.get("$rewindTo").and_then(Value::as_str) {
-            let at = msgs.iter().position(|m| m["id"] == id).unwrap_or(0);
-            msgs.truncate(at);
+        if v.get("$rewindTo").is_some() {
+            continue;
         } else if v.get("id").is_some_and(Value::is_string) {
             match msgs.iter().position(|m| m["id"] == v["id"]) {
                 Some(i) => msgs[i] = v,
                 None => msgs.push(v),
             }
         } else if let Some(set) = v.get("$set") {
-            if let Some(list) = set.get("messages").and_then(Value::as_array) {
-                msgs = list.clone();
+            for m in set
+                .get("messages")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                match msgs.iter_mut().find(|x| x["id"] == m["id"]) {
+                    Some(Value::Object(old)) => {
+                        for (k, v) in m.as_object().unwrap() {
+                            old.insert(k.clone(), v.clone());
+                        }
+                    }
+                    _ => msgs.push(m.clone()),
+                }
             }
             if let Some(s) = set.get("sessionId").and_then(Value::as_str) {
                 session = Some(s.to_string());
@@ -300,7 +313,18 @@ fn expected(messages: &[Value], session_id: &str) -> Expected {
                             }
                         })
                         .collect();
+                    // A shell command whose output says `Exit Code: N` with
+                    // N != 0 failed, even though the tool call succeeded.
+                    let nonzero_exit = command.is_some()
+                        && outputs.iter().any(|o| {
+                            o.lines().any(|l| {
+                                l.strip_prefix("Exit Code: ")
+                                    .and_then(|n| n.trim().parse::<i64>().ok())
+                                    .is_some_and(|n| n != 0)
+                            })
+                        });
                     let status = match c["status"].as_str() {
+                        Some("success") if nonzero_exit => "failed",
                         Some("success") => "completed",
                         Some("error") => "failed",
                         Some("cancelled") => "declined",

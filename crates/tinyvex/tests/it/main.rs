@@ -20,4 +20,5 @@ mod incremental;
 mod opencode_fixtures;
 mod real_claude;
 mod real_codex;
+mod real_others;
 mod rules;
