@@ -125,7 +125,7 @@ impl Default for StoreOptions {
             raw_retention_bytes: 512 << 20,
             read_pool_size: 4,
             max_batches_per_commit: 512,
-            queue_bytes: 16 << 20,
+            queue_bytes: 8 << 20,
         }
     }
 }
