@@ -34,7 +34,7 @@ impl Default for IngestOptions {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         IngestOptions {
             batch_bytes: 2 << 20,
-            max_line_bytes: 16 << 20,
+            max_line_bytes: 8 << 20,
             readers: cores.clamp(1, 4),
         }
     }

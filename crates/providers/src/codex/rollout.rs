@@ -369,7 +369,7 @@ impl RolloutParser {
                     return;
                 };
                 let (output, exit_code) =
-                    tools::output_text_and_exit(o.output.as_ref().unwrap_or(&Value::Null));
+                    tools::output_text_and_exit(o.output.unwrap_or(Value::Null));
                 let tool = ToolPatch {
                     output: Some(output),
                     exit_code,

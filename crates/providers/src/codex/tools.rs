@@ -43,12 +43,13 @@ pub(crate) fn command_from_value(v: &Value) -> Option<String> {
 
 /// An output as text plus the exit code it states, from any of the shapes:
 /// a plain string, an array of content parts, or (≤ 0.4x) a JSON string
-/// `{"output": .., "metadata": {"exit_code": ..}}`.
-pub(crate) fn output_text_and_exit(output: &Value) -> (String, Option<i64>) {
+/// `{"output": .., "metadata": {"exit_code": ..}}`. Takes the value by
+/// move: outputs can be megabytes, and the string is kept, not copied.
+pub(crate) fn output_text_and_exit(output: Value) -> (String, Option<i64>) {
     match output {
         Value::String(s) => {
             if s.starts_with('{') {
-                if let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(s) {
+                if let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(&s) {
                     if let Some(inner) = obj.get("output").and_then(Value::as_str) {
                         let code = obj
                             .get("metadata")
@@ -58,8 +59,8 @@ pub(crate) fn output_text_and_exit(output: &Value) -> (String, Option<i64>) {
                     }
                 }
             }
-            let code = exit_code_from_text(s);
-            (s.clone(), code)
+            let code = exit_code_from_text(&s);
+            (s, code)
         }
         Value::Array(parts) => {
             let text = parts
@@ -141,13 +142,13 @@ mod tests {
     fn outputs_and_exit_codes() {
         let old =
             json!("{\"output\":\"hi\\n\",\"metadata\":{\"exit_code\":2,\"duration_seconds\":0.1}}");
-        assert_eq!(output_text_and_exit(&old), ("hi\n".to_string(), Some(2)));
+        assert_eq!(output_text_and_exit(old), ("hi\n".to_string(), Some(2)));
         let text = json!("Exit code: 1\nWall time: 0.2 seconds\nOutput:\nboom");
-        assert_eq!(output_text_and_exit(&text).1, Some(1));
+        assert_eq!(output_text_and_exit(text).1, Some(1));
         let unified = json!("Chunk ID: 1\nWall time: 0.1\nProcess exited with code 0\nOutput:\nok");
-        assert_eq!(output_text_and_exit(&unified).1, Some(0));
+        assert_eq!(output_text_and_exit(unified).1, Some(0));
         let arr = json!([{"type": "input_text", "text": "a"}, {"type": "input_text", "text": "b"}]);
-        assert_eq!(output_text_and_exit(&arr), ("a\nb".to_string(), None));
+        assert_eq!(output_text_and_exit(arr), ("a\nb".to_string(), None));
         assert_eq!(exit_code_from_text("Output:\nExit code: 3"), None);
     }
 }
