@@ -13,6 +13,7 @@ mod claude_incremental;
 mod codex_fixtures;
 mod corpus;
 mod crash;
+mod deleted_sources;
 mod expected;
 mod gemini_fixtures;
 mod idempotence;
