@@ -22,6 +22,7 @@ pub mod codex;
 pub mod gemini;
 pub mod opencode;
 mod text;
+mod walk;
 
 pub use claude::{ClaudeParser, ClaudeProvider};
 pub use codex::{CodexExecParser, CodexProvider};

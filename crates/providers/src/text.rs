@@ -1,6 +1,6 @@
 //! Text helpers shared by providers: titles, injected context.
 
-use tinyvex_model::one_line_title;
+use tinyvex_model::{one_line_title, LineError, ParsedEvent, RawRecord};
 
 /// Longest title kept, in characters.
 pub(crate) const TITLE_MAX_CHARS: usize = 120;
@@ -38,6 +38,32 @@ const INJECTED_PREFIXES: &[&str] = &[
 pub(crate) fn is_injected_context(text: &str) -> bool {
     let t = text.trim_start();
     INJECTED_PREFIXES.iter().any(|p| t.starts_with(p))
+}
+
+/// The text of one source line: valid UTF-8, without a trailing `\r`, not
+/// blank. Anything else is a [`LineError`] at `offset`.
+pub(crate) fn line_text(offset: u64, line: &[u8]) -> Result<&str, LineError> {
+    let bad = |message: String| LineError { offset, message };
+    let text = std::str::from_utf8(line).map_err(|e| bad(format!("invalid UTF-8: {e}")))?;
+    let text = text.trim_end_matches('\r');
+    if text.trim().is_empty() {
+        return Err(bad("empty line".to_string()));
+    }
+    Ok(text)
+}
+
+/// The raw-log record of a line that is not a JSON object: its first 4 KiB,
+/// enough to see what went wrong without storing a huge broken line.
+pub(crate) fn invalid_record(offset: u64, text: &str) -> ParsedEvent {
+    let mut end = text.len().min(4096);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    ParsedEvent::Raw(RawRecord {
+        offset,
+        kind: "invalid".into(),
+        text: text[..end].to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use tinyvex_model::ProviderKind;
-use walkdir::WalkDir;
 
+use crate::walk::{discover_files, has_extension};
 use crate::{Discovered, Error, LineParser, Provider, SourceEnv};
 
 mod parser;
@@ -49,53 +49,11 @@ impl Provider for ClaudeProvider {
     }
 
     fn discover(&self) -> Vec<Discovered> {
-        let mut found = Vec::new();
-        for root in &self.roots {
-            if !root.is_dir() {
-                continue;
-            }
-            // Sorted so that ingest order, and so revisions, are reproducible.
-            for entry in WalkDir::new(root).sort_by_file_name() {
-                let entry = match entry {
-                    Ok(e) => e,
-                    Err(err) => {
-                        if let Some(path) = err.path() {
-                            found.push(Discovered {
-                                path: path.to_path_buf(),
-                                problem: Some(format!("cannot list directory: {err}")),
-                            });
-                        }
-                        continue;
-                    }
-                };
-                if entry.depth() == 0 {
-                    continue;
-                }
-                let name = entry.file_name().to_string_lossy();
-                if !name.ends_with(".jsonl") || name.starts_with('.') {
-                    continue;
-                }
-                let ft = entry.file_type();
-                let problem = if ft.is_file() {
-                    None
-                } else if ft.is_dir() {
-                    Some("is a directory, not a transcript file".to_string())
-                } else if ft.is_symlink() {
-                    match std::fs::metadata(entry.path()) {
-                        Ok(m) if m.is_file() => None,
-                        Ok(_) => Some("symbolic link to something that is not a file".to_string()),
-                        Err(e) => Some(format!("broken symbolic link: {e}")),
-                    }
-                } else {
-                    Some("not a regular file".to_string())
-                };
-                found.push(Discovered {
-                    path: entry.into_path(),
-                    problem,
-                });
-            }
-        }
-        found
+        let transcript = |e: &walkdir::DirEntry| has_extension(e, &[".jsonl"]);
+        self.roots
+            .iter()
+            .flat_map(|root| discover_files(root, usize::MAX, "transcript file", transcript))
+            .collect()
     }
 
     fn line_parser(&self, path: &Path, state: Option<&str>) -> Result<Box<dyn LineParser>, Error> {

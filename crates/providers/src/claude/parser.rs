@@ -10,7 +10,7 @@ use tinyvex_model::{
     TimestampMs, ToolPatch, ToolStatus,
 };
 
-use crate::text::title_from_prompt;
+use crate::text::{invalid_record, line_text, title_from_prompt};
 use crate::{Error, LineParser};
 
 /// What the parser remembers between lines; saved with the file cursor.
@@ -534,21 +534,15 @@ impl LineParser for ClaudeParser {
         line: &[u8],
         out: &mut Vec<ParsedEvent>,
     ) -> Result<(), LineError> {
-        let bad = |message: String| LineError { offset, message };
-        let text = std::str::from_utf8(line).map_err(|e| bad(format!("invalid UTF-8: {e}")))?;
-        let text = text.trim_end_matches('\r');
-        if text.trim().is_empty() {
-            return Err(bad("empty line".to_string()));
-        }
+        let text = line_text(offset, line)?;
         let v: Value = match serde_json::from_str::<Value>(text) {
             Ok(v @ Value::Object(_)) => v,
             Ok(_) | Err(_) => {
-                out.push(ParsedEvent::Raw(RawRecord {
+                out.push(invalid_record(offset, text));
+                return Err(LineError {
                     offset,
-                    kind: "invalid".into(),
-                    text: truncate(text, 4096),
-                }));
-                return Err(bad("not a JSON object".to_string()));
+                    message: "not a JSON object".to_string(),
+                });
             }
         };
         let kind = str_of(&v, "type").unwrap_or("unknown").to_string();
@@ -584,14 +578,6 @@ impl LineParser for ClaudeParser {
     fn save_state(&self) -> String {
         serde_json::to_string(&self.state).unwrap_or_default()
     }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
 }
 
 #[cfg(test)]

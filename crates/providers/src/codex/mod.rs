@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use tinyvex_model::ProviderKind;
-use walkdir::WalkDir;
 
+use crate::walk::discover_files;
 use crate::{Discovered, Error, LineParser, Provider, SourceEnv};
 
 mod exec_json;
@@ -62,51 +62,11 @@ impl Provider for CodexProvider {
     }
 
     fn discover(&self) -> Vec<Discovered> {
-        let mut found = Vec::new();
-        for root in &self.roots {
-            if !root.is_dir() {
-                continue;
-            }
-            // Sorted so that ingest order, and so revisions, are reproducible.
-            for entry in WalkDir::new(root).sort_by_file_name() {
-                let entry = match entry {
-                    Ok(e) => e,
-                    Err(err) => {
-                        // An unreadable directory: report it where it is, go on.
-                        if let Some(path) = err.path() {
-                            found.push(Discovered {
-                                path: path.to_path_buf(),
-                                problem: Some(format!("cannot list directory: {err}")),
-                            });
-                        }
-                        continue;
-                    }
-                };
-                let name = entry.file_name().to_string_lossy();
-                if !is_rollout_name(&name) {
-                    continue;
-                }
-                let ft = entry.file_type();
-                let problem = if ft.is_file() {
-                    None
-                } else if ft.is_dir() {
-                    Some("is a directory, not a rollout file".to_string())
-                } else if ft.is_symlink() {
-                    match std::fs::metadata(entry.path()) {
-                        Ok(m) if m.is_file() => None,
-                        Ok(_) => Some("symbolic link to something that is not a file".to_string()),
-                        Err(e) => Some(format!("broken symbolic link: {e}")),
-                    }
-                } else {
-                    Some("not a regular file".to_string())
-                };
-                found.push(Discovered {
-                    path: entry.into_path(),
-                    problem,
-                });
-            }
-        }
-        found
+        let rollout = |e: &walkdir::DirEntry| is_rollout_name(&e.file_name().to_string_lossy());
+        self.roots
+            .iter()
+            .flat_map(|root| discover_files(root, usize::MAX, "rollout file", rollout))
+            .collect()
     }
 
     fn line_parser(&self, path: &Path, state: Option<&str>) -> Result<Box<dyn LineParser>, Error> {

@@ -9,8 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::walk::discover_files;
 use tinyvex_model::{LineError, ParsedEvent, ProviderKind};
-use walkdir::WalkDir;
 
 use crate::{
     Discovered, Error, LineParser, Provider, SessionEvents, Snapshot, SourceEnv, SourceMode,
@@ -61,56 +61,18 @@ impl Provider for GeminiProvider {
     fn discover(&self) -> Vec<Discovered> {
         let mut found = Vec::new();
         for root in &self.roots {
-            if !root.is_dir() {
-                continue;
-            }
             // <root>/<project>/chats/<file> and sub-agent chats
             // <root>/<project>/chats/<parent session>/<file>.
-            for entry in WalkDir::new(root).max_depth(4).sort_by_file_name() {
-                let entry = match entry {
-                    Ok(e) => e,
-                    Err(err) => {
-                        if let Some(path) = err.path() {
-                            found.push(Discovered {
-                                path: path.to_path_buf(),
-                                problem: Some(format!("cannot list directory: {err}")),
-                            });
-                        }
-                        continue;
-                    }
-                };
-                if entry.depth() < 3 {
-                    continue;
-                }
-                let in_chats = entry
+            let chat = |e: &walkdir::DirEntry| {
+                let in_chats = e
                     .path()
                     .strip_prefix(root)
                     .ok()
                     .and_then(|rel| rel.components().nth(1))
                     .is_some_and(|c| c.as_os_str() == "chats");
-                let name = entry.file_name().to_string_lossy();
-                if !in_chats || !is_chat_name(&name) {
-                    continue;
-                }
-                let ft = entry.file_type();
-                let problem = if ft.is_file() {
-                    None
-                } else if ft.is_dir() {
-                    Some("is a directory, not a chat file".to_string())
-                } else if ft.is_symlink() {
-                    match std::fs::metadata(entry.path()) {
-                        Ok(m) if m.is_file() => None,
-                        Ok(_) => Some("symbolic link to something that is not a file".to_string()),
-                        Err(e) => Some(format!("broken symbolic link: {e}")),
-                    }
-                } else {
-                    Some("not a regular file".to_string())
-                };
-                found.push(Discovered {
-                    path: entry.into_path(),
-                    problem,
-                });
-            }
+                e.depth() >= 3 && in_chats && is_chat_name(&e.file_name().to_string_lossy())
+            };
+            found.extend(discover_files(root, 4, "chat file", chat));
         }
         found
     }

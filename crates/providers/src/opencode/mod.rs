@@ -10,9 +10,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::walk::{discover_files, has_extension};
 use serde_json::Value;
 use tinyvex_model::{ParsedEvent, ProviderKind, RawRecord};
-use walkdir::WalkDir;
 
 use crate::{
     Discovered, Error, LineParser, Provider, SessionEvents, Snapshot, SourceEnv, SourceMode,
@@ -78,42 +78,12 @@ impl Provider for OpencodeProvider {
                     path: db,
                 });
             }
+            // Sorted, so message and part files come in id order.
+            let record =
+                |e: &walkdir::DirEntry| !e.file_type().is_dir() && has_extension(e, &[".json"]);
             for dir in STORAGE_DIRS {
                 let dir = root.join("storage").join(dir);
-                if !dir.is_dir() {
-                    continue;
-                }
-                // Sorted, so message and part files come in id order.
-                for entry in WalkDir::new(&dir).max_depth(4).sort_by_file_name() {
-                    let entry = match entry {
-                        Ok(e) => e,
-                        Err(err) => {
-                            if let Some(path) = err.path() {
-                                found.push(Discovered {
-                                    path: path.to_path_buf(),
-                                    problem: Some(format!("cannot list directory: {err}")),
-                                });
-                            }
-                            continue;
-                        }
-                    };
-                    let name = entry.file_name().to_string_lossy();
-                    if entry.depth() == 0 || !name.ends_with(".json") || name.starts_with('.') {
-                        continue;
-                    }
-                    if entry.file_type().is_dir() {
-                        continue;
-                    }
-                    let problem = match std::fs::metadata(entry.path()) {
-                        Ok(m) if m.is_file() => None,
-                        Ok(_) => Some("not a regular file".to_string()),
-                        Err(e) => Some(format!("broken symbolic link: {e}")),
-                    };
-                    found.push(Discovered {
-                        path: entry.into_path(),
-                        problem,
-                    });
-                }
+                found.extend(discover_files(&dir, 4, "record file", record));
             }
         }
         found

@@ -11,7 +11,7 @@ use tinyvex_model::{
 };
 
 use super::records::{self, Line, Tag, Usage};
-use crate::text::title_from_prompt;
+use crate::text::{invalid_record, line_text, title_from_prompt};
 use crate::{Error, LineParser};
 
 mod events;
@@ -239,19 +239,13 @@ impl LineParser for RolloutParser {
         line: &[u8],
         out: &mut Vec<ParsedEvent>,
     ) -> Result<(), LineError> {
-        let bad = |message: String| LineError { offset, message };
-        let text = std::str::from_utf8(line).map_err(|e| bad(format!("invalid UTF-8: {e}")))?;
-        let text = text.trim_end_matches('\r');
-        if text.trim().is_empty() {
-            return Err(bad("empty line".to_string()));
-        }
+        let text = line_text(offset, line)?;
         let parsed: Line<'_> = serde_json::from_str(text).map_err(|e| {
-            out.push(ParsedEvent::Raw(RawRecord {
+            out.push(invalid_record(offset, text));
+            LineError {
                 offset,
-                kind: "invalid".into(),
-                text: truncate(text, 4096),
-            }));
-            bad(format!("not a JSON object: {e}"))
+                message: format!("not a JSON object: {e}"),
+            }
         })?;
         let kind = self.line(offset, &parsed, text, out);
         out.push(ParsedEvent::Raw(RawRecord {
@@ -265,14 +259,6 @@ impl LineParser for RolloutParser {
     fn save_state(&self) -> String {
         serde_json::to_string(&self.state).unwrap_or_default()
     }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
 }
 
 #[cfg(test)]
