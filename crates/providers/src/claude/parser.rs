@@ -232,8 +232,25 @@ impl ClaudeParser {
                     .and_then(Path::file_name)
                     .map(|n| n.to_string_lossy().into_owned())
                     .filter(|_| agent_file);
+                // Agent ids are short (8 hex digits before 2.1): qualify a
+                // sub-agent's id with its parent session (2.1.x layout) or
+                // its project folder, so agents of different projects never
+                // share a thread.
+                let session_id = if agent_file {
+                    let scope = path_parent.clone().or_else(|| {
+                        path.parent()
+                            .and_then(Path::file_name)
+                            .map(|n| n.to_string_lossy().into_owned())
+                    });
+                    match scope {
+                        Some(scope) => format!("{scope}-{stem}"),
+                        None => stem,
+                    }
+                } else {
+                    stem
+                };
                 State {
-                    session_id: stem,
+                    session_id,
                     agent_file,
                     path_parent,
                     ..State::default()

@@ -118,11 +118,21 @@ fn assistant(uuid: &str, ts: &str, msg_id: &str, block: serde_json::Value) -> se
 }
 
 #[test]
-fn session_id_is_the_file_stem() {
+fn session_id_is_the_file_stem_and_agents_are_scoped() {
     let p = ClaudeParser::resume(&path(), None).unwrap();
     assert_eq!(p.session_id(), Some(SID));
+    // Short agent ids are qualified by their project folder (older layout)...
     let p = ClaudeParser::resume(Path::new("/p/-w/agent-1a2b3c4d.jsonl"), None).unwrap();
-    assert_eq!(p.session_id(), Some("agent-1a2b3c4d"));
+    assert_eq!(p.session_id(), Some("-w-agent-1a2b3c4d"));
+    let q = ClaudeParser::resume(Path::new("/p/-x/agent-1a2b3c4d.jsonl"), None).unwrap();
+    assert_ne!(
+        p.session_id(),
+        q.session_id(),
+        "same agent id, other project"
+    );
+    // ...or by their parent session (2.1.x layout).
+    let p = ClaudeParser::resume(Path::new("/p/-w/s1/subagents/agent-a9.jsonl"), None).unwrap();
+    assert_eq!(p.session_id(), Some("s1-agent-a9"));
 }
 
 #[test]

@@ -256,8 +256,20 @@ fn expected(bytes: &[u8], file: &str) -> Expected {
     let name = file.rsplit('/').next().unwrap();
     let stem = name.strip_suffix(".jsonl").unwrap();
     let agent_file = stem.starts_with("agent-");
+    // A sub-agent file's id is scoped by the folder it sits in (its
+    // project's escaped cwd, where `place` puts it): `<folder>-agent-<id>`.
+    let session_id = if agent_file {
+        let folder = place(Path::new("/c"), file)
+            .parent()
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap();
+        format!("{folder}-{stem}")
+    } else {
+        stem.to_string()
+    };
     let mut e = Expected {
-        session_id: stem.to_string(),
+        session_id,
         ..Expected::default()
     };
     let mut seen_users = HashSet::new();
@@ -533,12 +545,12 @@ fn claude_home_default_and_subagent_link() {
     eqnice!(
         vec![
             (
-                "claude-5c0375b4-57a5-4f26-b12d-d022ee4e51b7".to_string(),
-                None
+                "claude--fixtures-agent-test-hash-123".to_string(),
+                Some("5c0375b4-57a5-4f26-b12d-d022ee4e51b7".to_string())
             ),
             (
-                "claude-agent-test-hash-123".to_string(),
-                Some("5c0375b4-57a5-4f26-b12d-d022ee4e51b7".to_string())
+                "claude-5c0375b4-57a5-4f26-b12d-d022ee4e51b7".to_string(),
+                None
             ),
         ],
         ids
