@@ -21,6 +21,8 @@ pub mod claude;
 pub mod codex;
 pub mod gemini;
 pub mod opencode;
+#[cfg(test)]
+mod testutil;
 mod text;
 mod walk;
 

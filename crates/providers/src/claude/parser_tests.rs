@@ -4,53 +4,21 @@ use serde_json::json;
 use tinyvex_model::{ItemKind, ItemPatch, ParsedEvent, ThreadPatch, ToolStatus};
 
 use super::{prompt_text, tool_kind, ClaudeParser};
+use crate::testutil::{self, items};
 use crate::LineParser;
+
+fn claude(path: &Path) -> impl Fn(Option<&str>) -> Box<dyn LineParser> + '_ {
+    move |state| Box::new(ClaudeParser::resume(path, state).unwrap())
+}
+
+fn parse_all(path: &Path, text: &str) -> (Vec<ParsedEvent>, usize) {
+    testutil::parse_all(claude(path), text)
+}
 
 const SID: &str = "11111111-2222-4333-8444-555555555555";
 
 fn path() -> PathBuf {
     PathBuf::from(format!("/h/.claude/projects/-w/{SID}.jsonl"))
-}
-
-fn parse_all(path: &Path, text: &str) -> (Vec<ParsedEvent>, usize) {
-    let mut p = ClaudeParser::resume(path, None).unwrap();
-    let mut out = Vec::new();
-    let mut errors = 0;
-    let mut offset = 0u64;
-    for line in text.split_inclusive('\n') {
-        let body = line.strip_suffix('\n').unwrap_or(line);
-        if p.parse_line(offset, body.as_bytes(), &mut out).is_err() {
-            errors += 1;
-        }
-        offset += line.len() as u64;
-    }
-    (out, errors)
-}
-
-/// Parse with a fresh parser resumed from saved state before every line,
-/// as the ingest layer does after a restart.
-fn parse_resuming(path: &Path, text: &str) -> Vec<ParsedEvent> {
-    let mut state: Option<String> = None;
-    let mut out = Vec::new();
-    let mut offset = 0u64;
-    for line in text.split_inclusive('\n') {
-        let mut p = ClaudeParser::resume(path, state.as_deref()).unwrap();
-        let body = line.strip_suffix('\n').unwrap_or(line);
-        let _ = p.parse_line(offset, body.as_bytes(), &mut out);
-        state = Some(p.save_state());
-        offset += line.len() as u64;
-    }
-    out
-}
-
-fn items(events: &[ParsedEvent]) -> Vec<&ItemPatch> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            ParsedEvent::Item(i) => Some(i),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Thread patches folded the way the store merges them.
@@ -347,22 +315,6 @@ fn garbage_lines_are_errors_not_failures() {
         .is_err());
 }
 
-fn fixtures() -> Option<PathBuf> {
-    let dir = std::env::var_os("TINYVEX_FIXTURES")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"));
-    if dir.join("claude").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED claude fixture parser tests: {}/claude not found (set TINYVEX_FIXTURES)",
-            dir.display()
-        );
-        None
-    }
-}
-
 fn jsonl_files(dir: &Path, found: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -378,9 +330,11 @@ fn jsonl_files(dir: &Path, found: &mut Vec<PathBuf>) {
 /// one uninterrupted pass, for every Claude fixture.
 #[test]
 fn resume_at_every_line_matches_one_pass() {
-    let Some(dir) = fixtures() else { return };
+    let Some(dir) = testutil::fixtures("claude", "resume_at_every_line_matches_one_pass") else {
+        return;
+    };
     let mut files = Vec::new();
-    jsonl_files(&dir.join("claude"), &mut files);
+    jsonl_files(&dir, &mut files);
     files.sort();
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
@@ -391,7 +345,12 @@ fn resume_at_every_line_matches_one_pass() {
             "{} produced no items",
             path.display()
         );
-        assert_eq!(one_pass, parse_resuming(path, &text), "{}", path.display());
+        assert_eq!(
+            one_pass,
+            testutil::parse_resuming(claude(path), &text),
+            "{}",
+            path.display()
+        );
     }
     assert!(files.len() >= 8, "{files:?}");
 }

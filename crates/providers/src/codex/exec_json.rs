@@ -386,19 +386,9 @@ mod tests {
     /// exit codes the stream reported.
     #[test]
     fn exec_json_fixtures() {
-        let dir = std::env::var_os("TINYVEX_FIXTURES")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| {
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
-            });
-        let dir = dir.join("codex-exec-json");
-        if !dir.is_dir() {
-            eprintln!(
-                "SKIPPED exec_json_fixtures: {} not found (set TINYVEX_FIXTURES)",
-                dir.display()
-            );
+        let Some(dir) = crate::testutil::fixtures("codex-exec-json", "exec_json_fixtures") else {
             return;
-        }
+        };
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();

@@ -1,20 +1,11 @@
 use std::collections::HashSet;
 
 use serde_json::json;
-use tinyvex_model::{ItemKind, ItemPatch, ParsedEvent, ThreadPatch, ToolStatus};
+use tinyvex_model::{ItemKind, ParsedEvent, ThreadPatch, ToolStatus};
 
 use super::chat::events as to_events;
 use super::*;
-
-fn items(events: &[ParsedEvent]) -> Vec<&ItemPatch> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            ParsedEvent::Item(i) => Some(i),
-            _ => None,
-        })
-        .collect()
-}
+use crate::testutil::items;
 
 fn thread(events: &[ParsedEvent]) -> ThreadPatch {
     events

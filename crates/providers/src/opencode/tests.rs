@@ -5,9 +5,8 @@ use tinyvex_model::{ItemKind, ItemPatch, ParsedEvent, ToolStatus};
 use super::records::seq_of;
 use super::*;
 
-fn fixtures() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/opencode");
-    dir.is_dir().then_some(dir)
+fn fixtures(test: &str) -> Option<PathBuf> {
+    crate::testutil::fixtures("opencode", test)
 }
 
 fn items(s: &Snapshot) -> Vec<ItemPatch> {
@@ -155,8 +154,7 @@ fn part_files_become_items_with_the_message_role() {
 
 #[test]
 fn json_tree_fixture() {
-    let Some(fx) = fixtures() else {
-        eprintln!("SKIPPED: fixtures not found");
+    let Some(fx) = fixtures("json_tree_fixture") else {
         return;
     };
     let p = OpencodeProvider::with_roots(vec![fx.join("storage-1.1.65")]);
@@ -180,8 +178,7 @@ fn json_tree_fixture() {
 
 #[test]
 fn database_fixture_full_then_incremental() {
-    let Some(fx) = fixtures() else {
-        eprintln!("SKIPPED: fixtures not found");
+    let Some(fx) = fixtures("database_fixture_full_then_incremental") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -3,50 +3,18 @@ use std::path::{Path, PathBuf};
 use tinyvex_model::{ItemKind, ParsedEvent, ToolStatus};
 
 use super::RolloutParser;
+use crate::testutil::{self, items};
 use crate::LineParser;
 
-const UUID: &str = "01a20040-17cf-78f2-80e0-f2cc1b712842";
+fn rollout(path: &Path) -> impl Fn(Option<&str>) -> Box<dyn LineParser> + '_ {
+    move |state| Box::new(RolloutParser::resume(path, state).unwrap())
+}
 
 fn parse_all(path: &Path, text: &str) -> (Vec<ParsedEvent>, usize) {
-    let mut p = RolloutParser::resume(path, None).unwrap();
-    let mut out = Vec::new();
-    let mut errors = 0;
-    let mut offset = 0u64;
-    for line in text.split_inclusive('\n') {
-        let body = line.strip_suffix('\n').unwrap_or(line);
-        if p.parse_line(offset, body.as_bytes(), &mut out).is_err() {
-            errors += 1;
-        }
-        offset += line.len() as u64;
-    }
-    (out, errors)
+    testutil::parse_all(rollout(path), text)
 }
 
-/// Parse with a fresh parser resumed from saved state before every line,
-/// as the ingest layer does after a restart.
-fn parse_resuming(path: &Path, text: &str) -> Vec<ParsedEvent> {
-    let mut state: Option<String> = None;
-    let mut out = Vec::new();
-    let mut offset = 0u64;
-    for line in text.split_inclusive('\n') {
-        let mut p = RolloutParser::resume(path, state.as_deref()).unwrap();
-        let body = line.strip_suffix('\n').unwrap_or(line);
-        let _ = p.parse_line(offset, body.as_bytes(), &mut out);
-        state = Some(p.save_state());
-        offset += line.len() as u64;
-    }
-    out
-}
-
-fn items(events: &[ParsedEvent]) -> Vec<&tinyvex_model::ItemPatch> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            ParsedEvent::Item(i) => Some(i),
-            _ => None,
-        })
-        .collect()
-}
+const UUID: &str = "01a20040-17cf-78f2-80e0-f2cc1b712842";
 
 fn path() -> PathBuf {
     PathBuf::from(format!("/x/rollout-2026-11-21T22-35-30-{UUID}.jsonl"))
@@ -137,28 +105,15 @@ fn garbage_lines_are_errors_not_failures() {
         .is_err());
 }
 
-fn fixtures() -> Option<PathBuf> {
-    let dir = std::env::var_os("TINYVEX_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"));
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED codex fixture parser tests: {} not found (set TINYVEX_FIXTURES)",
-            dir.display()
-        );
-        None
-    }
-}
-
 /// Resuming from saved state before every line gives exactly the events of
 /// one uninterrupted pass, for every Codex fixture.
 #[test]
 fn resume_at_every_line_matches_one_pass() {
-    let Some(dir) = fixtures() else { return };
+    let Some(dir) = testutil::fixtures("codex", "resume_at_every_line_matches_one_pass") else {
+        return;
+    };
     let mut checked = 0;
-    for entry in std::fs::read_dir(dir.join("codex")).unwrap() {
+    for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
         let (one_pass, _) = parse_all(&path, &text);
@@ -167,7 +122,12 @@ fn resume_at_every_line_matches_one_pass() {
             "{} produced no items",
             path.display()
         );
-        assert_eq!(one_pass, parse_resuming(&path, &text), "{}", path.display());
+        assert_eq!(
+            one_pass,
+            testutil::parse_resuming(rollout(&path), &text),
+            "{}",
+            path.display()
+        );
         checked += 1;
     }
     assert!(checked >= 10);
