@@ -19,6 +19,7 @@ mod gemini_fixtures;
 mod idempotence;
 mod incremental;
 mod opencode_fixtures;
+mod real_agents;
 mod real_claude;
 mod real_codex;
 mod real_others;

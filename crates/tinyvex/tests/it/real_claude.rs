@@ -2,12 +2,10 @@
 //! package.json) writes a two-turn session against the scripted mock model
 //! (Anthropic Messages API); `tinyvex ingest` must reproduce the script.
 
-use std::path::Path;
-
 use serde_json::Value;
 use tinyvex_test_support::{claude_run, MockModel, Reply};
 
-use crate::real_codex::{tinyvex, transcript};
+use crate::real_agents::{assert_cwd, expect, only_thread, transcript};
 
 #[test]
 fn real_claude_two_turns_with_bash_and_thinking_ingest_exactly() {
@@ -44,47 +42,29 @@ fn real_claude_two_turns_with_bash_and_thinking_ingest_exactly() {
     assert!(mock.requests()[1].to_string().contains("hello-from-claude"));
 
     let db = home.path().join("db.sqlite3");
-    let summary = tinyvex(home.path(), &db, &["ingest", "--json"]);
-    assert_eq!(summary["errors"], 0, "{summary:#}");
-    let threads = tinyvex(
-        home.path(),
-        &db,
-        &["threads", "--provider", "claude", "--json"],
-    );
-    let threads = threads.as_array().unwrap();
-    assert_eq!(threads.len(), 1, "{threads:#?}");
-    let thread = &threads[0];
+    let (thread, items) = only_thread(home.path(), &db, "claude");
     assert_eq!(thread["session_id"], session.as_str());
     assert_eq!(thread["title"], "run the greeting command");
-    let cwd = std::fs::canonicalize(work.path()).unwrap();
-    assert_eq!(thread["cwd"].as_str().map(Path::new), Some(cwd.as_path()));
-
-    let shown = tinyvex(
-        home.path(),
-        &db,
-        &["show", thread["id"].as_str().unwrap(), "--json"],
+    assert_cwd(&thread, work.path());
+    assert_eq!(
+        transcript(&items),
+        expect(&[
+            ("user", "run the greeting command"),
+            ("reasoning", "I should run the greeting command."),
+            (
+                "tool_call",
+                "Bash | echo hello-from-claude | exit null | completed"
+            ),
+            (
+                "tool_call",
+                "Bash | ls /nonexistent-tinyvex-dir | exit null | failed"
+            ),
+            ("assistant", "The command printed hello-from-claude."),
+            ("user", "second question"),
+            ("reasoning", "Remembering the first turn."),
+            ("assistant", "Second answer: still hello."),
+        ])
     );
-    let items = shown["items"].as_array().unwrap();
-    let expected: Vec<(String, String)> = [
-        ("user", "run the greeting command"),
-        ("reasoning", "I should run the greeting command."),
-        (
-            "tool_call",
-            "Bash | echo hello-from-claude | exit null | completed",
-        ),
-        (
-            "tool_call",
-            "Bash | ls /nonexistent-tinyvex-dir | exit null | failed",
-        ),
-        ("assistant", "The command printed hello-from-claude."),
-        ("user", "second question"),
-        ("reasoning", "Remembering the first turn."),
-        ("assistant", "Second answer: still hello."),
-    ]
-    .iter()
-    .map(|(k, t)| (k.to_string(), t.to_string()))
-    .collect();
-    assert_eq!(transcript(items), expected);
     let call = items.iter().find(|i| i["kind"] == "tool_call").unwrap();
     assert_eq!(
         call["output"].as_str().map(str::trim),
@@ -93,5 +73,4 @@ fn real_claude_two_turns_with_bash_and_thinking_ingest_exactly() {
     );
     let usage: Vec<&Value> = items.iter().filter(|i| i["kind"] == "usage").collect();
     assert!(!usage.is_empty(), "usage items per API message");
-    assert_eq!(thread["item_count"].as_u64().unwrap() as usize, items.len());
 }

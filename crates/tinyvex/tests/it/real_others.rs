@@ -2,41 +2,9 @@
 //! pinned in package.json, write two-turn sessions against the scripted mock
 //! model; `tinyvex ingest` must reproduce the script.
 
-use std::path::Path;
-
 use tinyvex_test_support::{gemini_run, opencode_run, MockModel, Reply};
 
-use crate::real_codex::{tinyvex, transcript};
-
-/// The one thread of `provider` in the store, shown.
-fn only_thread(
-    home: &Path,
-    db: &Path,
-    provider: &str,
-) -> (serde_json::Value, Vec<serde_json::Value>) {
-    let summary = tinyvex(home, db, &["ingest", "--json"]);
-    assert_eq!(summary["errors"], 0, "{summary:#}");
-    let threads = tinyvex(home, db, &["threads", "--provider", provider, "--json"]);
-    let threads = threads.as_array().unwrap();
-    assert_eq!(threads.len(), 1, "{threads:#?}");
-    let shown = tinyvex(
-        home,
-        db,
-        &["show", threads[0]["id"].as_str().unwrap(), "--json"],
-    );
-    let items = shown["items"].as_array().unwrap().clone();
-    assert_eq!(
-        threads[0]["item_count"].as_u64().unwrap() as usize,
-        items.len()
-    );
-    (threads[0].clone(), items)
-}
-
-fn expect(rows: &[(&str, &str)]) -> Vec<(String, String)> {
-    rows.iter()
-        .map(|(k, t)| (k.to_string(), t.to_string()))
-        .collect()
-}
+use crate::real_agents::{assert_cwd, expect, only_thread, transcript};
 
 #[test]
 fn real_opencode_two_turns_with_bash_and_reasoning_ingest_exactly() {
@@ -71,8 +39,7 @@ fn real_opencode_two_turns_with_bash_and_reasoning_ingest_exactly() {
     let (thread, items) = only_thread(home.path(), &db, "opencode");
     assert_eq!(thread["session_id"], session.as_str());
     assert_eq!(thread["title"], "run the greeting command");
-    let cwd = std::fs::canonicalize(work.path()).unwrap();
-    assert_eq!(thread["cwd"].as_str().map(Path::new), Some(cwd.as_path()));
+    assert_cwd(&thread, work.path());
     let got = transcript(&items);
     eprintln!("{got:#?}");
     assert_eq!(
