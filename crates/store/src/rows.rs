@@ -109,7 +109,7 @@ impl ThreadRow {
 }
 
 /// One item of a thread.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ItemRow {
     /// Public id (`<thread id>/<key>`).
     pub id: String,
@@ -126,38 +126,61 @@ pub struct ItemRow {
     /// Revision of the last change.
     pub revision: u64,
     /// Tool call id.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
     /// Tool family.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_kind: Option<String>,
     /// Tool name.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Shell command line.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
     /// Tool input.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<String>,
     /// Tool output.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
     /// Process exit code.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,
     /// Tool status, snake_case.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Call time, RFC 3339.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
     /// Output time, RFC 3339.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<String>,
     /// Structured payload.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
+}
+
+/// The JSON shape (`docs/cli.md`): every item has `id`, `thread_id`, `seq`,
+/// `kind`, `ts`, `text`, `revision`; a tool call always has all its tool
+/// fields, `null` when unknown (an in-progress call has no output yet);
+/// other kinds have none of them; `data` appears when there is some.
+impl Serialize for ItemRow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("thread_id", &self.thread_id)?;
+        map.serialize_entry("seq", &self.seq)?;
+        map.serialize_entry("kind", &self.kind)?;
+        map.serialize_entry("ts", &self.ts)?;
+        map.serialize_entry("text", &self.text)?;
+        map.serialize_entry("revision", &self.revision)?;
+        if self.kind == "tool_call" {
+            map.serialize_entry("call_id", &self.call_id)?;
+            map.serialize_entry("tool_kind", &self.tool_kind)?;
+            map.serialize_entry("name", &self.name)?;
+            map.serialize_entry("command", &self.command)?;
+            map.serialize_entry("input", &self.input)?;
+            map.serialize_entry("output", &self.output)?;
+            map.serialize_entry("exit_code", &self.exit_code)?;
+            map.serialize_entry("status", &self.status)?;
+            map.serialize_entry("started_at", &self.started_at)?;
+            map.serialize_entry("ended_at", &self.ended_at)?;
+        }
+        if let Some(data) = &self.data {
+            map.serialize_entry("data", data)?;
+        }
+        map.end()
+    }
 }
 
 /// Figures of one provider for `tinyvex status`.
@@ -183,4 +206,60 @@ pub struct ProviderStatus {
     pub last_error_file: Option<String>,
     /// When the most recent error was recorded, RFC 3339.
     pub last_error_at: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ItemRow;
+
+    fn row(kind: &str) -> ItemRow {
+        ItemRow {
+            id: "t/k".into(),
+            thread_id: "t".into(),
+            seq: 1,
+            kind: kind.into(),
+            ts: None,
+            text: None,
+            revision: 3,
+            call_id: Some("c1".into()),
+            tool_kind: None,
+            name: Some("shell".into()),
+            command: None,
+            input: Some("{}".into()),
+            output: None,
+            exit_code: None,
+            status: Some("in_progress".into()),
+            started_at: None,
+            ended_at: None,
+            data: None,
+        }
+    }
+
+    #[test]
+    fn tool_calls_always_carry_their_fields_and_other_items_none() {
+        let call = serde_json::to_value(row("tool_call")).unwrap();
+        assert_eq!(call["output"], serde_json::Value::Null);
+        assert!(call.as_object().unwrap().contains_key("output"));
+        assert!(call.as_object().unwrap().contains_key("exit_code"));
+        assert_eq!(call["name"], "shell");
+        let user = serde_json::to_value(ItemRow {
+            call_id: None,
+            name: None,
+            input: None,
+            status: None,
+            ..row("user")
+        })
+        .unwrap();
+        let mut keys: Vec<&str> = user
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["id", "kind", "revision", "seq", "text", "thread_id", "ts"]
+        );
+    }
 }
