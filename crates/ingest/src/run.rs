@@ -76,17 +76,12 @@ pub struct ProviderSummary {
 }
 
 /// Figures of one pass over every provider.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct IngestSummary {
     /// Per provider.
     pub providers: Vec<ProviderSummary>,
     /// Wall time of the pass.
-    #[serde(serialize_with = "ser_ms")]
     pub elapsed: Duration,
-}
-
-fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64() * 1000.0)
 }
 
 impl ProviderSummary {
