@@ -10,6 +10,16 @@
 //!   nothing (re-ingesting identical data) leaves the revision alone.
 //! * **Readers.** [`Store::read`] lends a pooled read-only connection
 //!   ([`Reader`]); queries run in SQL, counts are maintained by the writer.
+//! * **Change feed.** [`Reader::changes_since`] returns every thread and
+//!   item changed after a revision, read in one transaction together with
+//!   the revision it reaches; [`Reader::snapshot`] runs any set of queries
+//!   on one consistent state. [`Reader::store_id`] identifies the database
+//!   so that a revision is never compared across databases, and
+//!   [`Reader::min_resume_revision`] bounds how far back a feed may resume.
+//! * **Control writes.** Settings and thread aliases ([`ControlWrite`]) go
+//!   through the same single writer ([`WriterClient::control`]): they bump
+//!   the revision (only when something changed) and notify commit
+//!   subscribers like batches do, so live clients see them as changes too.
 //! * **Migrations.** Numbered SQL scripts, tracked by `PRAGMA user_version`
 //!   (see [`migrations`]).
 //!
@@ -21,8 +31,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
+use tinyvex_model::Revision;
 
 mod apply;
+mod changes;
+mod control;
 pub mod migrations;
 mod pool;
 mod query;
@@ -30,6 +43,8 @@ pub mod raw;
 mod rows;
 mod writer;
 
+pub use changes::ChangeSet;
+pub use control::ControlWrite;
 pub use pool::Reader;
 pub use rows::{ItemQuery, ItemRow, ProviderStatus, ThreadPageCursor, ThreadQuery, ThreadRow};
 pub use writer::WriterClient;
@@ -84,6 +99,19 @@ pub enum Error {
         candidates: Vec<String>,
         /// True when there are more matches than listed.
         more: bool,
+    },
+    /// A [`ControlWrite`] that cannot be stored (an empty key or alias).
+    #[error("invalid control write: {0}")]
+    InvalidControl(String),
+    /// A change feed asked to resume from a revision older than
+    /// [`Reader::min_resume_revision`]: the changes in between may be gone,
+    /// so the client must take a fresh snapshot instead.
+    #[error("cannot resume from revision {since}: the oldest resumable revision is {min}; take a fresh snapshot")]
+    ResumeTooOld {
+        /// The revision asked for.
+        since: Revision,
+        /// The oldest revision a feed may resume from.
+        min: Revision,
     },
     /// Stored JSON did not parse.
     #[error("stored JSON is invalid: {0}")]

@@ -118,6 +118,19 @@ CREATE TABLE ingest_errors (
     r#"
 ALTER TABLE files ADD COLUMN missing INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 3: control state (settings, thread aliases) and change-feed metadata.
+    // `store_id` tells clients holding a revision of another database to
+    // resnapshot; `min_resume_revision` is the oldest revision a change feed
+    // may resume from. `settings_revision` / `aliases_revision` record the
+    // last revision that changed each table, removals included (a removed
+    // alias leaves no row whose revision could say so).
+    r#"
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, revision INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE aliases (alias TEXT PRIMARY KEY, thread_id TEXT NOT NULL, revision INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX aliases_by_thread ON aliases(thread_id);
+INSERT INTO meta(key, value) VALUES ('store_id', lower(hex(randomblob(16)))), ('min_resume_revision', 0);
+INSERT INTO meta(key, value) VALUES ('settings_revision', 0), ('aliases_revision', 0);
+"#,
 ];
 
 /// Bring the database up to the newest schema version.

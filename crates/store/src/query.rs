@@ -12,13 +12,13 @@ use crate::{Error, Reader, Result};
 /// Columns of a [`ThreadRow`], in the order [`thread_row`] reads them.
 /// `source_files` is a per-row lookup of a list (indexed by `files.thread`),
 /// not a count.
-const THREAD_COLUMNS: &str = "t.id, t.provider, t.session_id, t.title, t.cwd, t.git_branch, t.model,
+pub(crate) const THREAD_COLUMNS: &str = "t.id, t.provider, t.session_id, t.title, t.cwd, t.git_branch, t.model,
     t.agent_version, t.parent_session_id, t.created_at, t.updated_at, t.item_count,
     t.source_missing, t.revision,
     (SELECT json_group_array(f.path) FROM (SELECT path FROM files WHERE thread = t.rowid ORDER BY path) AS f)";
 
 /// Columns of an [`ItemRow`], in the order [`item_row`] reads them.
-const ITEM_COLUMNS: &str = "i.key, i.seq, i.kind, i.ts, i.text, i.revision, i.call_id, i.tool_kind, i.name,
+pub(crate) const ITEM_COLUMNS: &str = "i.key, i.seq, i.kind, i.ts, i.text, i.revision, i.call_id, i.tool_kind, i.name,
     i.command, i.input, i.output, i.exit_code, i.status, i.started_at, i.ended_at, i.data, i.rowid AS rid";
 
 /// How many candidates an ambiguous prefix error lists.
@@ -28,7 +28,7 @@ fn opt_time(ms: Option<i64>) -> Option<String> {
     ms.map(format_ms)
 }
 
-fn thread_row(r: &Row<'_>) -> rusqlite::Result<ThreadRow> {
+pub(crate) fn thread_row(r: &Row<'_>) -> rusqlite::Result<ThreadRow> {
     let created_at_ms: Option<i64> = r.get(9)?;
     let updated_at_ms: Option<i64> = r.get(10)?;
     let files: String = r.get(14)?;
@@ -53,7 +53,7 @@ fn thread_row(r: &Row<'_>) -> rusqlite::Result<ThreadRow> {
     })
 }
 
-fn item_row(thread_id: &str, r: &Row<'_>) -> rusqlite::Result<ItemRow> {
+pub(crate) fn item_row(thread_id: &str, r: &Row<'_>) -> rusqlite::Result<ItemRow> {
     let key: String = r.get(0)?;
     let data: Option<String> = r.get(16)?;
     Ok(ItemRow {
@@ -142,16 +142,23 @@ impl Reader {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Find a thread by exact id, else exact session id, else a unique
-    /// prefix of either. An ambiguous match is [`Error::AmbiguousThread`].
+    /// Find a thread by exact alias (a client's own id, see
+    /// [`crate::ControlWrite::SetAlias`]), else exact id, else exact session
+    /// id, else a unique prefix of id or session id. An alias whose thread
+    /// is not stored yet falls through to the other lookups. An ambiguous
+    /// match is [`Error::AmbiguousThread`].
     pub fn thread(&self, id_or_prefix: &str) -> Result<Option<ThreadRow>> {
         let conn = self.connection();
-        let exact = conn
-            .prepare_cached(&format!(
-                "SELECT {THREAD_COLUMNS} FROM threads t WHERE t.id = ?1"
-            ))?
-            .query_row([id_or_prefix], thread_row)
-            .optional()?;
+        let mut by_id = conn.prepare_cached(&format!(
+            "SELECT {THREAD_COLUMNS} FROM threads t WHERE t.id = ?1"
+        ))?;
+        if let Some(target) = self.alias(id_or_prefix)? {
+            let aliased = by_id.query_row([target], thread_row).optional()?;
+            if aliased.is_some() {
+                return Ok(aliased);
+            }
+        }
+        let exact = by_id.query_row([id_or_prefix], thread_row).optional()?;
         if exact.is_some() {
             return Ok(exact);
         }

@@ -5,6 +5,11 @@
 //! all batches in one transaction (group commit), then answers the flushes
 //! of that drain. Fewer, larger transactions are what makes ingest fast:
 //! a commit costs about the same for one batch as for hundreds.
+//!
+//! Control writes ([`ControlWrite`]) travel on the same queue. Each is
+//! applied in its own small transaction after the batches of its drain, so
+//! that a rejected control write cannot fail ingested batches and its reply
+//! carries the revision of its own commit.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
@@ -15,7 +20,7 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 use tinyvex_model::{now_ms, FileBatch, Revision};
 
 use crate::apply::{ThreadCache, Tx};
-use crate::{Error, Result, StoreOptions};
+use crate::{ControlWrite, Error, Result, StoreOptions};
 
 /// Fixed queue cost of a batch on top of its source bytes, so that batches
 /// carrying only a cursor or an error still count against the budget.
@@ -25,6 +30,7 @@ enum Request {
     // Boxed: batches are large and flushes are tiny.
     Batch(Box<FileBatch>),
     Flush(SyncSender<Result<Revision>>),
+    Control(ControlWrite, SyncSender<Result<Revision>>),
     Shutdown,
 }
 
@@ -177,6 +183,19 @@ impl WriterClient {
         rx.recv().map_err(|_| Error::WriterStopped)?
     }
 
+    /// Apply a control write (setting or alias) and return the revision
+    /// once it is committed: a new one when the write changed something,
+    /// the current one when it did not (writing a stored value again is a
+    /// no-op). Commit subscribers are notified as for batches. Batches
+    /// submitted before this call are committed first. An empty key or
+    /// alias is [`Error::InvalidControl`].
+    pub fn control(&self, write: ControlWrite) -> Result<Revision> {
+        write.validate()?;
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.send(Request::Control(write, tx))?;
+        rx.recv().map_err(|_| Error::WriterStopped)?
+    }
+
     /// Commit everything queued, stop the writer thread and wait for it.
     /// Other clones fail with [`Error::WriterStopped`] afterwards.
     pub fn shutdown(self) -> Result<()> {
@@ -262,12 +281,15 @@ impl Writer {
         let _guard = StopGuard(Arc::clone(&self.shared));
         let mut batches = Vec::new();
         let mut flushes = Vec::new();
+        let mut controls = Vec::new();
         loop {
             let Ok(first) = self.rx.recv() else { break };
-            let mut stop = self.take(first, &mut batches, &mut flushes);
+            let mut stop = self.take(first, &mut batches, &mut flushes, &mut controls);
             while !stop && batches.len() < self.max_group {
                 match self.rx.try_recv() {
-                    Ok(request) => stop = self.take(request, &mut batches, &mut flushes),
+                    Ok(request) => {
+                        stop = self.take(request, &mut batches, &mut flushes, &mut controls)
+                    }
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
                         stop = true;
@@ -278,6 +300,9 @@ impl Writer {
             if !batches.is_empty() {
                 self.commit_group(&batches);
                 batches.clear();
+            }
+            for (write, reply) in controls.drain(..) {
+                let _ = reply.send(self.control(&write));
             }
             if !flushes.is_empty() {
                 let reply = match lock(&self.shared.fatal).take() {
@@ -308,6 +333,7 @@ impl Writer {
         request: Request,
         batches: &mut Vec<FileBatch>,
         flushes: &mut Vec<SyncSender<Result<Revision>>>,
+        controls: &mut Vec<(ControlWrite, SyncSender<Result<Revision>>)>,
     ) -> bool {
         match request {
             Request::Batch(batch) => {
@@ -320,6 +346,10 @@ impl Writer {
             }
             Request::Flush(reply) => {
                 flushes.push(reply);
+                false
+            }
+            Request::Control(write, reply) => {
+                controls.push((write, reply));
                 false
             }
             Request::Shutdown => true,
@@ -396,11 +426,7 @@ impl Writer {
         tx.commit()?;
         self.raw_bytes += raw_delta;
         if changed {
-            self.revision = next_rev;
-            self.shared
-                .revision
-                .store(next_rev as u64, Ordering::Release);
-            lock(&self.shared.subscribers).retain(|s| s.send(Revision(next_rev as u64)).is_ok());
+            self.publish(next_rev);
         }
         tracing::trace!(
             batches = batches.len(),
@@ -409,6 +435,34 @@ impl Writer {
             "committed"
         );
         Ok(())
+    }
+
+    /// Apply one control write in its own transaction. Its errors go back
+    /// to the caller only: they are not batch failures, and a fatal one
+    /// (full disk) will also fail the next batch commit, which records it.
+    fn control(&mut self, write: &ControlWrite) -> Result<Revision> {
+        let next_rev = self.revision + 1;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let changed = write.apply(&tx, next_rev)?;
+        if changed {
+            tx.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'revision'")?
+                .execute([next_rev])?;
+        }
+        tx.commit()?;
+        if changed {
+            self.publish(next_rev);
+        }
+        tracing::trace!(?write, changed, revision = self.revision, "control write");
+        Ok(Revision(self.revision as u64))
+    }
+
+    /// Make a committed revision current and tell the subscribers.
+    fn publish(&mut self, rev: i64) {
+        self.revision = rev;
+        self.shared.revision.store(rev as u64, Ordering::Release);
+        lock(&self.shared.subscribers).retain(|s| s.send(Revision(rev as u64)).is_ok());
     }
 }
 
