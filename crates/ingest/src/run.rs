@@ -1,20 +1,17 @@
 //! One pass over every source: plan, read the new bytes, parse, hand
 //! batches with their cursors to the writer.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::io::{Seek, SeekFrom};
-use std::path::Path;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use tinyvex_model::{FileBatch, FileCursor, LineError, ParsedEvent, ProviderKind, RawChunk};
-use tinyvex_providers::{Discovered, LineParser, Provider, SourceMode};
+use tinyvex_model::{FileBatch, FileCursor, ProviderKind};
+use tinyvex_providers::{Discovered, Provider, SourceMode};
 use tinyvex_store::{Reader, WriterClient};
 
-use crate::lines::{Line, LineReader};
-use crate::plan::{head_fingerprint, head_len_for, plan, plan_snapshot, Plan, SavedState, Stat};
+use crate::plan::{plan, plan_snapshot, Plan, Stat};
 use crate::Error;
 
 /// Knobs for a pass.
@@ -46,6 +43,8 @@ pub trait Progress: Sync {
     fn start(&self, _files: u64, _bytes: u64) {}
     /// `bytes` more were read.
     fn advance(&self, _bytes: u64) {}
+    /// One more file was read to its end (or given up on).
+    fn file_done(&self) {}
 }
 
 /// Progress that goes nowhere.
@@ -73,21 +72,63 @@ pub struct ProviderSummary {
     pub item_events: u64,
     /// Bad lines and unreadable files met in this pass.
     pub errors: u64,
+    /// Milliseconds from the newest write among the files read (their
+    /// mtime when planned) to the commit of the pass; `None` when nothing
+    /// was read. Not serialized: the CLI's JSON output stays as documented.
+    #[serde(skip)]
+    pub lag_ms: Option<u64>,
 }
 
 /// Figures of one pass over every provider.
 #[derive(Clone, Debug, Default)]
 pub struct IngestSummary {
-    /// Per provider.
+    /// One per provider of the ingestor, in its order; providers outside
+    /// a pass's scope stay at zero.
     pub providers: Vec<ProviderSummary>,
     /// Wall time of the pass.
     pub elapsed: Duration,
 }
 
+/// Which part of the sources a pass covers, and how.
+#[derive(Clone, Debug, Default)]
+pub struct PassScope {
+    /// Which providers (by index) take part; `None` = all.
+    pub providers: Option<Vec<usize>>,
+    /// Re-read every file from the start, ignoring cursors (repair /
+    /// re-parse; idempotent: the same keys come out, nothing is duplicated).
+    /// Snapshot files are read whole with no saved state.
+    pub from_start: bool,
+}
+
+impl PassScope {
+    /// The provider indices in scope among `n` providers, ascending.
+    fn indices(&self, n: usize) -> Vec<usize> {
+        match &self.providers {
+            None => (0..n).collect(),
+            Some(list) => {
+                let mut v: Vec<usize> = list.iter().copied().filter(|&i| i < n).collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            }
+        }
+    }
+}
+
+/// What a [`Ingestor::run_pass`] did and found.
+#[derive(Clone, Debug, Default)]
+pub struct PassOutcome {
+    /// Figures of the pass.
+    pub summary: IngestSummary,
+    /// Every file discovered, as (provider index, path), for the watcher's
+    /// known-file set.
+    pub discovered: Vec<(usize, PathBuf)>,
+}
+
 impl ProviderSummary {
     /// Add another reader's figures (everything but `files_seen` and
     /// `files_unchanged`, which planning counts once).
-    fn add(&mut self, o: &ProviderSummary) {
+    pub(crate) fn add(&mut self, o: &ProviderSummary) {
         self.files_read += o.files_read;
         self.files_reset += o.files_reset;
         self.bytes_read += o.bytes_read;
@@ -97,18 +138,36 @@ impl ProviderSummary {
     }
 }
 
-struct Work {
-    provider: usize,
-    path: String,
-    stat: Stat,
-    plan: Plan,
+/// One file to read and how.
+pub(crate) struct Work {
+    pub provider: usize,
+    pub path: String,
+    pub stat: Stat,
+    pub plan: Plan,
+}
+
+impl Work {
+    /// Bytes this work is expected to read.
+    pub fn bytes(&self) -> u64 {
+        match &self.plan {
+            Plan::Resume { offset, .. } => self.stat.size.saturating_sub(*offset),
+            Plan::FromStart { .. } | Plan::Snapshot { .. } | Plan::Unchanged => self.stat.size,
+        }
+    }
+}
+
+/// The result of planning: what to read, figures so far, what was found.
+pub(crate) struct Planned {
+    pub work: Vec<Work>,
+    pub summaries: Vec<ProviderSummary>,
+    pub discovered: Vec<(usize, PathBuf)>,
 }
 
 /// Runs ingestion passes for a set of providers into one store.
 pub struct Ingestor<'a> {
-    providers: &'a [Box<dyn Provider>],
-    writer: WriterClient,
-    options: IngestOptions,
+    pub(crate) providers: &'a [Box<dyn Provider>],
+    pub(crate) writer: WriterClient,
+    pub(crate) options: IngestOptions,
 }
 
 impl<'a> Ingestor<'a> {
@@ -126,135 +185,239 @@ impl<'a> Ingestor<'a> {
     }
 
     /// Read everything new from every provider, then wait until the writer
-    /// has committed it.
+    /// has committed it. The same as [`Ingestor::run_pass`] with the
+    /// default scope.
     pub fn run_once(
         &self,
         reader: &Reader,
         progress: &dyn Progress,
     ) -> Result<IngestSummary, Error> {
+        Ok(self
+            .run_pass(reader, &PassScope::default(), progress)?
+            .summary)
+    }
+
+    /// Discover the files of the providers in `scope`, report the known
+    /// files no longer found as gone, read what is new (or everything, with
+    /// [`PassScope::from_start`]) and wait until the writer committed it.
+    pub fn run_pass(
+        &self,
+        reader: &Reader,
+        scope: &PassScope,
+        progress: &dyn Progress,
+    ) -> Result<PassOutcome, Error> {
         let started = Instant::now();
-        let mut summaries: Vec<ProviderSummary> = self
-            .providers
+        let indices = scope.indices(self.providers.len());
+        let mut planned = self.plan_providers(reader, &indices, scope.from_start)?;
+        let discovered = std::mem::take(&mut planned.discovered);
+        let summary = self.execute(planned, progress, started)?;
+        Ok(PassOutcome {
+            summary,
+            discovered,
+        })
+    }
+
+    /// Read only these files (`usize`: index into the providers), with the
+    /// same planning as a full pass: no discovery, no gone-file reporting.
+    /// A path that no longer exists (or is not a file) is skipped silently:
+    /// the next full pass reports it. Waits until the writer committed.
+    pub fn run_paths(
+        &self,
+        reader: &Reader,
+        targets: &[(usize, PathBuf)],
+        progress: &dyn Progress,
+    ) -> Result<IngestSummary, Error> {
+        self.run_targets(reader, targets, false, progress)
+    }
+
+    /// [`Ingestor::run_paths`], optionally ignoring cursors (a backfill chunk).
+    pub(crate) fn run_targets(
+        &self,
+        reader: &Reader,
+        targets: &[(usize, PathBuf)],
+        from_start: bool,
+        progress: &dyn Progress,
+    ) -> Result<IngestSummary, Error> {
+        let started = Instant::now();
+        let planned = self.plan_paths(reader, targets, from_start)?;
+        self.execute(planned, progress, started)
+    }
+
+    fn empty_summaries(&self) -> Vec<ProviderSummary> {
+        self.providers
             .iter()
             .map(|p| ProviderSummary {
                 provider: p.kind().to_string(),
                 ..Default::default()
             })
-            .collect();
+            .collect()
+    }
+
+    /// Discover and plan every file of the providers `indices`; known files
+    /// that are gone are reported to the writer here.
+    pub(crate) fn plan_providers(
+        &self,
+        reader: &Reader,
+        indices: &[usize],
+        from_start: bool,
+    ) -> Result<Planned, Error> {
+        let mut summaries = self.empty_summaries();
         let mut work = Vec::new();
-        for (i, provider) in self.providers.iter().enumerate() {
+        let mut all = Vec::new();
+        for &i in indices {
+            let provider = &self.providers[i];
             let cursors = reader.file_cursors(provider.kind())?;
             let discovered = provider.discover();
             self.report_gone(provider.kind(), &cursors, &discovered)?;
+            all.extend(discovered.iter().map(|d| (i, d.path.clone())));
             for found in discovered {
-                let sum = &mut summaries[i];
-                sum.files_seen += 1;
-                let path = found.path.to_string_lossy().into_owned();
-                if let Some(problem) = found.problem {
-                    sum.errors += 1;
-                    self.report_file_error(
-                        provider.kind(),
-                        path,
-                        problem,
-                        cursors.get(found.path.to_string_lossy().as_ref()),
-                    )?;
-                    continue;
-                }
-                let meta = match std::fs::metadata(&found.path) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        sum.errors += 1;
-                        let c = cursors.get(&path).cloned();
-                        self.report_file_error(
-                            provider.kind(),
-                            path,
-                            format!("cannot stat: {e}"),
-                            c.as_ref(),
-                        )?;
-                        continue;
-                    }
-                };
-                let (stat, plan) = match provider.mode(&found.path) {
-                    SourceMode::Lines => {
-                        let stat = Stat::of(&meta);
-                        (stat, plan(&found.path, &stat, cursors.get(&path)))
-                    }
-                    SourceMode::Snapshot => {
-                        let stat = Stat::of(&meta).with_wal_of(&found.path);
-                        (stat, plan_snapshot(&stat, cursors.get(&path)))
-                    }
-                };
-                if plan == Plan::Unchanged {
-                    sum.files_unchanged += 1;
-                    continue;
-                }
-                work.push(Work {
-                    provider: i,
-                    path,
-                    stat,
-                    plan,
-                });
+                self.plan_found(i, found, &cursors, from_start, &mut summaries[i], &mut work)?;
             }
         }
-        let total: u64 = work
-            .iter()
-            .map(|w| match &w.plan {
-                Plan::Resume { offset, .. } => w.stat.size.saturating_sub(*offset),
-                Plan::FromStart { .. } | Plan::Snapshot { .. } | Plan::Unchanged => w.stat.size,
-            })
-            .sum();
+        Ok(Planned {
+            work,
+            summaries,
+            discovered: all,
+        })
+    }
+
+    /// Plan the given files only. Cursors are looked up once per provider
+    /// per call: `Reader` has no single-file lookup, and one query per
+    /// provider is cheap next to reading.
+    pub(crate) fn plan_paths(
+        &self,
+        reader: &Reader,
+        targets: &[(usize, PathBuf)],
+        from_start: bool,
+    ) -> Result<Planned, Error> {
+        let mut summaries = self.empty_summaries();
+        let mut work = Vec::new();
+        let mut cursors: HashMap<usize, HashMap<String, FileCursor>> = HashMap::new();
+        let mut seen = HashSet::new();
+        for (i, path) in targets {
+            if *i >= self.providers.len() || !seen.insert((*i, path)) {
+                continue;
+            }
+            if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+                continue;
+            }
+            let known = match cursors.entry(*i) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(reader.file_cursors(self.providers[*i].kind())?),
+            };
+            let found = Discovered {
+                path: path.clone(),
+                problem: None,
+            };
+            self.plan_found(*i, found, known, from_start, &mut summaries[*i], &mut work)?;
+        }
+        Ok(Planned {
+            work,
+            summaries,
+            discovered: Vec::new(),
+        })
+    }
+
+    /// Stat one discovered file and decide what to read; a file with
+    /// something to read is pushed onto `work`.
+    fn plan_found(
+        &self,
+        index: usize,
+        found: Discovered,
+        cursors: &HashMap<String, FileCursor>,
+        from_start: bool,
+        sum: &mut ProviderSummary,
+        work: &mut Vec<Work>,
+    ) -> Result<(), Error> {
+        let provider = &self.providers[index];
+        sum.files_seen += 1;
+        let path = found.path.to_string_lossy().into_owned();
+        let cursor = cursors.get(&path);
+        if let Some(problem) = found.problem {
+            sum.errors += 1;
+            return self.report_file_error(provider.kind(), path, problem, cursor);
+        }
+        let meta = match std::fs::metadata(&found.path) {
+            Ok(m) => m,
+            Err(e) => {
+                sum.errors += 1;
+                let c = cursor.cloned();
+                let message = format!("cannot stat: {e}");
+                return self.report_file_error(provider.kind(), path, message, c.as_ref());
+            }
+        };
+        let (stat, plan) = match provider.mode(&found.path) {
+            SourceMode::Lines => {
+                let stat = Stat::of(&meta);
+                let plan = if from_start {
+                    // A stored cursor means stored content: the re-read
+                    // must replace its raw records and errors, not add to them.
+                    Plan::FromStart {
+                        reset: cursor.is_some(),
+                    }
+                } else {
+                    plan(&found.path, &stat, cursor)
+                };
+                (stat, plan)
+            }
+            SourceMode::Snapshot => {
+                let stat = Stat::of(&meta).with_wal_of(&found.path);
+                let plan = if from_start {
+                    Plan::Snapshot { state: None }
+                } else {
+                    plan_snapshot(&stat, cursor)
+                };
+                (stat, plan)
+            }
+        };
+        if plan == Plan::Unchanged {
+            sum.files_unchanged += 1;
+            return Ok(());
+        }
+        work.push(Work {
+            provider: index,
+            path,
+            stat,
+            plan,
+        });
+        Ok(())
+    }
+
+    /// Read the planned work, wait for the commit and measure the lag from
+    /// the newest source write to it.
+    pub(crate) fn execute(
+        &self,
+        planned: Planned,
+        progress: &dyn Progress,
+        started: Instant,
+    ) -> Result<IngestSummary, Error> {
+        let Planned {
+            work,
+            mut summaries,
+            ..
+        } = planned;
+        let total: u64 = work.iter().map(Work::bytes).sum();
+        let mut newest: Vec<Option<i64>> = vec![None; summaries.len()];
+        for w in &work {
+            let n = &mut newest[w.provider];
+            *n = Some(n.map_or(w.stat.mtime_ns, |m| m.max(w.stat.mtime_ns)));
+        }
         progress.start(work.len() as u64, total);
         self.read_all(work, &mut summaries, progress)?;
         self.writer.flush()?;
+        let now_ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        for (sum, newest) in summaries.iter_mut().zip(newest) {
+            if let Some(mtime) = newest.filter(|_| sum.files_read > 0) {
+                // A clock step or an mtime in the future must not underflow.
+                sum.lag_ms = Some((now_ns.saturating_sub(mtime).max(0) / 1_000_000) as u64);
+            }
+        }
         Ok(IngestSummary {
             providers: summaries,
             elapsed: started.elapsed(),
         })
-    }
-
-    /// Read every planned file on `options.readers` threads, largest first
-    /// so that no thread is left with one big file at the end.
-    fn read_all(
-        &self,
-        mut work: Vec<Work>,
-        summaries: &mut [ProviderSummary],
-        progress: &dyn Progress,
-    ) -> Result<(), Error> {
-        work.sort_by_key(|w| std::cmp::Reverse(w.stat.size));
-        let threads = self.options.readers.clamp(1, work.len().max(1));
-        let queue = Mutex::new(work.into_iter());
-        let results: Vec<Result<Vec<ProviderSummary>, Error>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut local: Vec<ProviderSummary> = summaries
-                            .iter()
-                            .map(|s| ProviderSummary {
-                                provider: s.provider.clone(),
-                                ..Default::default()
-                            })
-                            .collect();
-                        loop {
-                            let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-                            let Some(w) = next else { break };
-                            let sum = &mut local[w.provider];
-                            self.read_file(&*self.providers[w.provider], w, sum, progress)?;
-                        }
-                        Ok(local)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("reader thread panicked"))
-                .collect()
-        });
-        for result in results {
-            for (total, part) in summaries.iter_mut().zip(result?) {
-                total.add(&part);
-            }
-        }
-        Ok(())
     }
 
     /// Files the store knows that discovery no longer finds: the agent
@@ -287,7 +450,7 @@ impl<'a> Ingestor<'a> {
         Ok(())
     }
 
-    fn report_file_error(
+    pub(crate) fn report_file_error(
         &self,
         provider: ProviderKind,
         path: String,
@@ -310,274 +473,4 @@ impl<'a> Ingestor<'a> {
         })?;
         Ok(())
     }
-
-    /// Read one file from its planned position to the last complete line.
-    fn read_file(
-        &self,
-        provider: &dyn Provider,
-        w: Work,
-        sum: &mut ProviderSummary,
-        progress: &dyn Progress,
-    ) -> Result<(), Error> {
-        let kind = provider.kind();
-        let path = Path::new(&w.path);
-        let (start, saved, reset) = match w.plan {
-            Plan::Resume { offset, state } => (offset, Some(state), false),
-            Plan::FromStart { reset } => (0, None, reset),
-            Plan::Snapshot { state } => {
-                return self.read_snapshot(provider, &w.path, w.stat, state, sum, progress)
-            }
-            Plan::Unchanged => return Ok(()),
-        };
-        let cursor = FileCursor {
-            dev: w.stat.dev,
-            ino: w.stat.ino,
-            size: w.stat.size,
-            mtime_ns: w.stat.mtime_ns,
-            offset: start,
-            parser_state: SavedState::default().encode(),
-        };
-        if reset {
-            sum.files_reset += 1;
-            tracing::info!(path = %w.path, "file was truncated or replaced; reading it again from the start");
-        }
-        let mut file =
-            match File::open(path).and_then(|mut f| f.seek(SeekFrom::Start(start)).map(|_| f)) {
-                Ok(f) => f,
-                Err(e) => {
-                    sum.errors += 1;
-                    return self.report_file_error(kind, w.path, format!("cannot read: {e}"), None);
-                }
-            };
-        if w.stat.size == 0 {
-            sum.errors += 1;
-            self.writer.submit(FileBatch {
-                provider: kind,
-                path: w.path,
-                session_id: None,
-                events: Vec::new(),
-                raw: None,
-                cursor,
-                bytes_read: 0,
-                line_errors: Vec::new(),
-                file_error: Some("empty file".into()),
-                reset,
-                gone: false,
-            })?;
-            return Ok(());
-        }
-        let parser = match provider.line_parser(path, saved.as_ref().map(|s| s.parser.as_str())) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(path = %w.path, "{e}; reading the file again from the start");
-                let w = Work {
-                    plan: Plan::FromStart { reset: true },
-                    ..w
-                };
-                return self.read_file(provider, w, sum, progress);
-            }
-        };
-        sum.files_read += 1;
-        let mut pending = Pending {
-            kind,
-            path: &w.path,
-            parser,
-            events: Vec::new(),
-            errors: Vec::new(),
-            cursor,
-            head: saved.map(|s| (s.head, s.head_len)).unwrap_or((0, 0)),
-            batch_start: start,
-            reset,
-        };
-        let mut lines = LineReader::new(&mut file, start, self.options.max_line_bytes);
-        let mut batch_bytes = 0usize;
-        let mut read_error = None;
-        loop {
-            let line = match lines.next_line() {
-                Ok(Some(line)) => line,
-                Ok(None) => break,
-                Err(e) => {
-                    // Keep what was read; the file is retried on the next pass.
-                    sum.errors += 1;
-                    read_error = Some(format!("read failed at byte {}: {e}", lines.offset()));
-                    break;
-                }
-            };
-            match line {
-                Line::Complete { offset, bytes } => {
-                    sum.lines += 1;
-                    batch_bytes += bytes.len();
-                    if let Err(e) = pending
-                        .parser
-                        .parse_line(offset, bytes, &mut pending.events)
-                    {
-                        pending.errors.push(e);
-                    }
-                }
-                Line::TooLong { offset, len } => pending.errors.push(LineError {
-                    offset,
-                    message: format!(
-                        "line of {len} bytes is longer than the {} byte limit; skipped",
-                        self.options.max_line_bytes
-                    ),
-                }),
-            }
-            if batch_bytes >= self.options.batch_bytes {
-                self.cut(&mut pending, lines.offset(), sum, progress, None)?;
-                batch_bytes = 0;
-            }
-        }
-        let end = lines.offset();
-        self.cut(&mut pending, end, sum, progress, read_error)?;
-        Ok(())
-    }
-
-    /// Read a snapshot source whole and send one batch per session in it.
-    fn read_snapshot(
-        &self,
-        provider: &dyn Provider,
-        path: &str,
-        stat: Stat,
-        state: Option<String>,
-        sum: &mut ProviderSummary,
-        progress: &dyn Progress,
-    ) -> Result<(), Error> {
-        let kind = provider.kind();
-        let snapshot = match provider.read_snapshot(Path::new(path), state.as_deref()) {
-            Ok(s) => s,
-            Err(message) => {
-                // The cursor stays as it was, so the next change is read again.
-                sum.errors += 1;
-                return self.report_file_error(kind, path.to_string(), message, None);
-            }
-        };
-        sum.files_read += 1;
-        sum.bytes_read += stat.size;
-        sum.errors += snapshot.errors.len() as u64;
-        let cursor = FileCursor {
-            dev: stat.dev,
-            ino: stat.ino,
-            size: stat.size,
-            mtime_ns: stat.mtime_ns,
-            offset: stat.size,
-            parser_state: SavedState {
-                parser: snapshot.state,
-                ..SavedState::default()
-            }
-            .encode(),
-        };
-        let mut errors = snapshot.errors;
-        let mut sessions = snapshot.sessions.into_iter().map(Some).collect::<Vec<_>>();
-        if sessions.is_empty() {
-            sessions.push(None); // still record the cursor (and clear an old error)
-        }
-        for (i, session) in sessions.into_iter().enumerate() {
-            let (session_id, events) = match session {
-                Some(s) => (Some(s.session_id), s.events),
-                None => (None, Vec::new()),
-            };
-            let (items, raw) = split_raw(events);
-            sum.lines += raw.as_ref().map_or(0, |r| u64::from(r.records));
-            sum.item_events += items
-                .iter()
-                .filter(|e| matches!(e, ParsedEvent::Item(_)))
-                .count() as u64;
-            self.writer.submit(FileBatch {
-                provider: kind,
-                path: path.to_string(),
-                session_id,
-                events: items,
-                raw,
-                cursor: cursor.clone(),
-                bytes_read: if i == 0 { stat.size } else { 0 },
-                line_errors: std::mem::take(&mut errors),
-                file_error: None,
-                reset: i == 0 && snapshot.complete,
-                gone: false,
-            })?;
-        }
-        progress.advance(stat.size);
-        Ok(())
-    }
-
-    /// Send what `pending` holds, with the cursor at `end`, as one batch.
-    /// Raw records are compressed here, on the reading thread, so the
-    /// single writer only stores one blob per batch.
-    fn cut(
-        &self,
-        pending: &mut Pending<'_>,
-        end: u64,
-        sum: &mut ProviderSummary,
-        progress: &dyn Progress,
-        file_error: Option<String>,
-    ) -> Result<(), Error> {
-        let path = Path::new(pending.path);
-        let want = head_len_for(end);
-        if pending.head.1 != want {
-            pending.head = head_fingerprint(path, want).unwrap_or(pending.head);
-        }
-        pending.cursor.offset = end;
-        pending.cursor.parser_state = SavedState {
-            head: pending.head.0,
-            head_len: pending.head.1,
-            parser: pending.parser.save_state(),
-        }
-        .encode();
-        let bytes = end - pending.batch_start;
-        let (items, raw) = split_raw(std::mem::take(&mut pending.events));
-        sum.bytes_read += bytes;
-        sum.errors += pending.errors.len() as u64;
-        sum.item_events += items
-            .iter()
-            .filter(|e| matches!(e, ParsedEvent::Item(_)))
-            .count() as u64;
-        for e in &pending.errors {
-            tracing::debug!(path = pending.path, offset = e.offset, "{}", e.message);
-        }
-        self.writer.submit(FileBatch {
-            provider: pending.kind,
-            path: pending.path.to_string(),
-            session_id: pending.parser.session_id().map(str::to_string),
-            events: items,
-            raw,
-            cursor: pending.cursor.clone(),
-            bytes_read: bytes,
-            line_errors: std::mem::take(&mut pending.errors),
-            file_error,
-            // Only the first batch of a re-read clears what the file had.
-            reset: std::mem::take(&mut pending.reset),
-            gone: false,
-        })?;
-        progress.advance(bytes);
-        pending.batch_start = end;
-        Ok(())
-    }
-}
-
-/// Take the raw records out of `events` and compress them into one chunk.
-/// Done on the reading thread, so the single writer only stores a blob.
-fn split_raw(events: Vec<ParsedEvent>) -> (Vec<ParsedEvent>, Option<RawChunk>) {
-    let mut items = Vec::with_capacity(events.len());
-    let mut raws = Vec::new();
-    for event in events {
-        match event {
-            ParsedEvent::Raw(r) => raws.push(r),
-            other => items.push(other),
-        }
-    }
-    (items, tinyvex_store::raw::encode_raw(&raws))
-}
-
-/// What one file's read has gathered since its last batch.
-struct Pending<'a> {
-    kind: ProviderKind,
-    path: &'a str,
-    parser: Box<dyn LineParser>,
-    events: Vec<ParsedEvent>,
-    errors: Vec<LineError>,
-    cursor: FileCursor,
-    /// Fingerprint of the file's head: (hash, bytes covered).
-    head: (u64, u64),
-    batch_start: u64,
-    reset: bool,
 }
