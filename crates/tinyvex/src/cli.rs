@@ -61,6 +61,49 @@ pub enum Command {
     Show(ShowArgs),
     /// Per-provider figures: files, threads, items, bytes, errors
     Status(StatusArgs),
+    /// Run the live sync server: watch every agent's sessions and serve live queries
+    ///
+    /// Ingests what is new since the last run (in the background, so
+    /// connections are accepted at once), then follows every source as it is
+    /// written (filesystem events, plus a cheap rescan every
+    /// --rescan-every seconds that catches missed ones). Clients connect to
+    /// ws://ADDR/ws with the token shown by `tinyvex token` and speak
+    /// JSON-RPC 2.0 (docs/protocol.md). Stop with Ctrl-C or SIGTERM: clients
+    /// are closed with a reason and everything read is committed.
+    Serve(ServeArgs),
+    /// Print the access token that clients of `tinyvex serve` must present
+    ///
+    /// The token is created on first use and stored with mode 0600 next to
+    /// the store (`token` in the store's folder).
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port. Non-loopback addresses
+    /// expose every session to anyone holding the token
+    #[arg(long, env = "TINYVEX_LISTEN", default_value = tinyvex_server::DEFAULT_LISTEN, value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+
+    /// Let browser pages from this origin connect (repeatable; `*` for any).
+    /// Pages served by Tinyvex itself are always allowed
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origins: Vec<String>,
+
+    /// Seconds between cheap rescans that catch missed filesystem events
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub rescan_every: f64,
+
+    /// Print one JSON object on stdout once listening (`listen`, `ws`, `url`, `token_file`)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Print `{"token": ..., "path": ...}` on stdout
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -88,15 +88,18 @@ pub(super) fn handle(stream: TcpStream, state: &Mutex<State>) -> std::io::Result
             if answer.is_none() {
                 state.overrun += 1;
             }
-            Some((n + 1, answer))
+            Some((n + 1, answer, state.delays.get(&(n + 1)).copied()))
         } else {
             None
         }
     };
 
-    let Some((n, answer)) = answer else {
+    let Some((n, answer, delay)) = answer else {
         return side_answer(&stream, &request.method, &path, &body);
     };
+    if let Some(delay) = delay {
+        std::thread::sleep(delay);
+    }
     let items = answer.unwrap_or_else(|| {
         vec![Reply::text(format!(
             "(mock model: script exhausted at request {n})"

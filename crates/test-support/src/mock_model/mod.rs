@@ -42,6 +42,9 @@ struct State {
     overrun: usize,
     model_requests: Vec<Value>,
     all: Vec<RecordedRequest>,
+    /// Pause before answering scripted request n (1-based), to keep an agent
+    /// running mid-turn while a test watches its session file grow.
+    delays: std::collections::HashMap<usize, std::time::Duration>,
 }
 
 /// A mock model API on `127.0.0.1:<random port>`, answering scripted model requests from a
@@ -129,6 +132,11 @@ impl MockModel {
     /// answer).
     pub fn overrun(&self) -> usize {
         self.lock().overrun
+    }
+
+    /// Wait `delay` before answering scripted model request `n` (1-based).
+    pub fn delay_answer(&self, n: usize, delay: std::time::Duration) {
+        self.lock().delays.insert(n, delay);
     }
 
     /// Appends answers to the script (e.g. before a resumed second turn).

@@ -7,12 +7,26 @@ use crate::cli::GlobalArgs;
 use crate::paths;
 
 pub mod ingest;
+pub mod serve;
 pub mod show;
 pub mod status;
 pub mod threads;
+pub mod token;
 
 /// Open (creating if needed) the store named by `--db` / `TINYVEX_DB` / the default.
 pub fn open_store(global: &GlobalArgs) -> Result<Store> {
     let path = paths::db_path(global.db.clone())?;
     Store::open(&path).with_context(|| format!("cannot open the store at {}", path.display()))
+}
+
+/// The folder holding the store (and the token beside it).
+pub fn data_dir(global: &GlobalArgs) -> Result<std::path::PathBuf> {
+    let path = paths::db_path(global.db.clone())?;
+    Ok(path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(
+            || std::path::PathBuf::from("."),
+            std::path::Path::to_path_buf,
+        ))
 }

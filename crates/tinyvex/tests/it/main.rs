@@ -18,6 +18,7 @@ mod expected;
 mod gemini_fixtures;
 mod idempotence;
 mod incremental;
+mod live_agents;
 mod opencode_fixtures;
 mod real_agents;
 mod real_claude;
