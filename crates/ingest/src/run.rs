@@ -1,7 +1,6 @@
 //! One pass over every source: plan, read the new bytes, parse, hand
 //! batches with their cursors to the writer.
 
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -292,7 +291,6 @@ impl<'a> Ingestor<'a> {
     ) -> Result<Planned, Error> {
         let mut summaries = self.empty_summaries();
         let mut work = Vec::new();
-        let mut cursors: HashMap<usize, HashMap<String, FileCursor>> = HashMap::new();
         let mut seen = HashSet::new();
         for (i, path) in targets {
             if *i >= self.providers.len() || !seen.insert((*i, path)) {
@@ -301,15 +299,17 @@ impl<'a> Ingestor<'a> {
             if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
                 continue;
             }
-            let known = match cursors.entry(*i) {
-                Entry::Occupied(e) => e.into_mut(),
-                Entry::Vacant(e) => e.insert(reader.file_cursors(self.providers[*i].kind())?),
-            };
+            let key = path.to_string_lossy().into_owned();
+            let known: HashMap<String, FileCursor> = reader
+                .file_cursor(self.providers[*i].kind(), &key)?
+                .map(|c| (key, c))
+                .into_iter()
+                .collect();
             let found = Discovered {
                 path: path.clone(),
                 problem: None,
             };
-            self.plan_found(*i, found, known, from_start, &mut summaries[*i], &mut work)?;
+            self.plan_found(*i, found, &known, from_start, &mut summaries[*i], &mut work)?;
         }
         Ok(Planned {
             work,

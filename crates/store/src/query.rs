@@ -270,6 +270,26 @@ impl Reader {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The stored cursor of one source file (one indexed lookup: live
+    /// updates touch a file or two, not a provider's thousands).
+    pub fn file_cursor(&self, provider: ProviderKind, path: &str) -> Result<Option<FileCursor>> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT dev, ino, size, mtime_ns, offset, parser_state FROM files WHERE provider = ?1 AND path = ?2",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![provider.as_str(), path])?;
+        let Some(r) = rows.next()? else {
+            return Ok(None);
+        };
+        Ok(Some(FileCursor {
+            dev: r.get::<_, i64>(0)? as u64,
+            ino: r.get::<_, i64>(1)? as u64,
+            size: r.get::<_, i64>(2)? as u64,
+            mtime_ns: r.get(3)?,
+            offset: r.get::<_, i64>(4)? as u64,
+            parser_state: r.get(5)?,
+        }))
+    }
+
     /// The raw records kept for one source file, in file order (those not
     /// yet pruned by the retention policy).
     pub fn raw_records(&self, provider: ProviderKind, path: &str) -> Result<Vec<RawRecord>> {
