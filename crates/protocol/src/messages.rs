@@ -193,6 +193,12 @@ pub struct Delivery {
     pub store_id: Option<String>,
     /// True: replace; false: upsert.
     pub snapshot: bool,
+    /// More parts of this delivery follow (a large delivery is split so no
+    /// message grows past about 1 MiB). Parts carry the same `revision`;
+    /// remember it only from the last part (the one without `more`). Parts
+    /// after the first are upserts even when the first was a snapshot.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub more: bool,
     /// Set when a snapshot answers a request for changes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<ResnapshotReason>,
@@ -303,4 +309,7 @@ pub struct Status {
     pub failed_batches: u64,
     /// Open WebSocket connections.
     pub clients: u64,
+    /// Subscriptions caught up by one query after their client fell behind
+    /// (its queue was full), since start.
+    pub slow_catch_ups: u64,
 }

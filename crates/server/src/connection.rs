@@ -11,7 +11,7 @@
 //! much changed). The shared change feed is a broadcast channel, so a slow
 //! connection never holds up ingestion or other connections.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +30,10 @@ use crate::subscription::{self, Step, Target};
 
 /// Messages waiting for the socket, per connection.
 pub const OUT_QUEUE: usize = 256;
+
+/// Bytes of messages waiting for the socket, per connection: past this,
+/// deliveries are not queued and the subscription is caught up later.
+pub const OUT_QUEUE_BYTES: usize = 4 << 20;
 
 /// Close code sent when the server stops (RFC 6455 "going away").
 const CLOSE_GOING_AWAY: u16 = 1001;
@@ -50,10 +54,19 @@ pub(crate) async fn serve(socket: WebSocket, state: Arc<AppState>) {
     let events = state.events.subscribe();
     let (mut sink, mut stream) = socket.split();
     let (out, mut queue) = mpsc::channel::<Message>(OUT_QUEUE);
+    let queued = Arc::new(AtomicUsize::new(0));
+    let sent = Arc::clone(&queued);
     let sender = tokio::spawn(async move {
         while let Some(message) = queue.recv().await {
             let closing = matches!(message, Message::Close(_));
-            if sink.send(message).await.is_err() || closing {
+            // Only text messages are counted when queued.
+            let len = match &message {
+                Message::Text(t) => t.len(),
+                _ => 0,
+            };
+            let failed = sink.send(message).await.is_err();
+            sent.fetch_sub(len, Ordering::Relaxed);
+            if failed || closing {
                 break;
             }
         }
@@ -63,6 +76,7 @@ pub(crate) async fn serve(socket: WebSocket, state: Arc<AppState>) {
         state: Arc::clone(&state),
         subs: Subscriptions::new(),
         out,
+        queued,
         stale: false,
         status_dirty: false,
     };
@@ -76,6 +90,8 @@ struct Worker {
     state: Arc<AppState>,
     subs: Subscriptions,
     out: mpsc::Sender<Message>,
+    /// Bytes in `out` not yet written to the socket.
+    queued: Arc<AtomicUsize>,
     /// Some subscription missed deliveries and waits for a catch-up.
     stale: bool,
     /// A status subscription should get a fresh document.
@@ -131,7 +147,10 @@ impl Worker {
                     Err(RecvError::Closed) => return,
                 },
                 _ = tick.tick() => {
-                    if self.stale && self.out.capacity() >= OUT_QUEUE / 2 {
+                    if self.stale
+                        && self.out.capacity() >= OUT_QUEUE / 2
+                        && self.queued.load(Ordering::Relaxed) <= OUT_QUEUE_BYTES / 2
+                    {
                         self.catch_up_stale().await;
                     }
                     if self.status_dirty {
@@ -164,26 +183,26 @@ impl Worker {
 
     /// Handle one client message; false ends the connection.
     async fn on_message(&mut self, message: Message) -> bool {
-        let response = match message {
+        let replies = match message {
             Message::Text(text) => rpc::handle(&self.state, &mut self.subs, text.as_str()).await,
-            Message::Binary(_) => Some(
-                serde_json::to_string(&Response::err(
-                    None,
-                    RpcError::new(
-                        codes::INVALID_REQUEST,
-                        "binary messages are not supported: send JSON-RPC requests as text",
-                    ),
-                ))
-                .expect("serializes"),
-            ),
+            Message::Binary(_) => vec![serde_json::to_string(&Response::err(
+                None,
+                RpcError::new(
+                    codes::INVALID_REQUEST,
+                    "binary messages are not supported: send JSON-RPC requests as text",
+                ),
+            ))
+            .expect("serializes")],
             Message::Close(_) => return false,
             // axum answers pings itself.
-            Message::Ping(_) | Message::Pong(_) => None,
+            Message::Ping(_) | Message::Pong(_) => Vec::new(),
         };
-        match response {
-            Some(text) => self.out.send(Message::Text(text.into())).await.is_ok(),
-            None => true,
+        for text in replies {
+            if !self.send(text).await {
+                return false;
+            }
         }
+        true
     }
 
     async fn on_changes(&mut self, changes: &ChangeSet) {
@@ -214,21 +233,50 @@ impl Worker {
         }
     }
 
-    /// Queue a delivery without waiting; a full queue makes it stale.
+    /// Queue a delivery (in parts when large) without waiting; a full
+    /// queue makes the subscription stale, and it is caught up from its
+    /// revision later (parts already queued are then sent again: identical
+    /// upserts, never a gap).
     fn deliver(&mut self, delivery: Delivery) {
         let (id, revision) = (delivery.subscription, delivery.revision);
-        if self.notify(method::CHANGES, &delivery) {
-            self.advance(id, revision);
-        } else if let Some(sub) = self.subs.get_mut(&id) {
-            sub.stale = true;
-            self.stale = true;
+        for part in subscription::split(delivery, rpc::DELIVERY_BUDGET) {
+            if !self.notify(method::CHANGES, &part) {
+                if let Some(sub) = self.subs.get_mut(&id) {
+                    sub.stale = true;
+                    self.stale = true;
+                }
+                return;
+            }
         }
+        self.advance(id, revision);
     }
 
-    /// Queue a notification if there is room; false when the queue is full.
+    /// Queue a notification if there is room; false when the queue is full
+    /// (in messages or bytes).
     fn notify<T: serde::Serialize>(&self, method: &str, params: &T) -> bool {
         let text = serde_json::to_string(&Notification::new(method, params)).expect("serializes");
-        self.out.try_send(Message::Text(text.into())).is_ok()
+        let len = text.len();
+        if self.queued.load(Ordering::Relaxed) + len > OUT_QUEUE_BYTES {
+            return false;
+        }
+        self.queued.fetch_add(len, Ordering::Relaxed);
+        if self.out.try_send(Message::Text(text.into())).is_err() {
+            self.queued.fetch_sub(len, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Queue a message, waiting for room (responses, catch-ups); false
+    /// when the connection is gone.
+    async fn send(&self, text: String) -> bool {
+        let len = text.len();
+        self.queued.fetch_add(len, Ordering::Relaxed);
+        if self.out.send(Message::Text(text.into())).await.is_err() {
+            self.queued.fetch_sub(len, Ordering::Relaxed);
+            return false;
+        }
+        true
     }
 
     fn mark_all_stale(&mut self) {
@@ -250,6 +298,7 @@ impl Worker {
             .map(|(id, _)| *id)
             .collect();
         for id in stale {
+            self.state.slow_catch_ups.fetch_add(1, Ordering::Relaxed);
             self.catch_up(id, ResnapshotReason::SlowClient).await;
         }
     }
@@ -282,11 +331,13 @@ impl Worker {
                     && delivery.threads.as_ref().is_none_or(Vec::is_empty)
                     && delivery.items.as_ref().is_none_or(Vec::is_empty);
                 if !nothing_new {
-                    let text =
-                        serde_json::to_string(&Notification::new(method::CHANGES, &delivery))
-                            .expect("serializes");
-                    if self.out.send(Message::Text(text.into())).await.is_err() {
-                        return;
+                    for part in subscription::split(delivery, rpc::DELIVERY_BUDGET) {
+                        let text =
+                            serde_json::to_string(&Notification::new(method::CHANGES, &part))
+                                .expect("serializes");
+                        if !self.send(text).await {
+                            return;
+                        }
                     }
                 }
                 if let Some(sub) = self.subs.get_mut(&id) {

@@ -29,20 +29,32 @@ pub const MAX_SUBSCRIPTIONS: usize = 64;
 /// A connection's subscriptions by id.
 pub(crate) type Subscriptions = BTreeMap<u64, Subscription>;
 
-/// Handle one text message; `None` for a notification (no id: no answer).
+/// Rows of JSON per message before a delivery is split into parts.
+pub(crate) const DELIVERY_BUDGET: usize = 512 << 10;
+
+/// Handle one text message: the response (none for a notification, which
+/// has no id), then any further parts of a large subscription snapshot.
 pub(crate) async fn handle(
     state: &Arc<AppState>,
     subs: &mut Subscriptions,
     text: &str,
-) -> Option<String> {
+) -> Vec<String> {
+    let mut then = Vec::new();
     let response = match parse(text) {
         Err(response) => *response,
         Ok(request) => {
             let id = request.id.clone();
             let is_notification = id.is_none();
-            let result = dispatch(state, subs, request).await;
+            let result = if request.method == method::SUBSCRIBE {
+                match params(&request) {
+                    Ok(p) => subscribe(state, subs, p, &mut then).await,
+                    Err(e) => Err(e),
+                }
+            } else {
+                dispatch(state, subs, request).await
+            };
             if is_notification {
-                return None;
+                return Vec::new();
             }
             match result {
                 Ok(value) => Response::ok(id, value),
@@ -50,7 +62,12 @@ pub(crate) async fn handle(
             }
         }
     };
-    Some(serde_json::to_string(&response).expect("responses serialize"))
+    let mut out = vec![serde_json::to_string(&response).expect("responses serialize")];
+    out.extend(then.iter().map(|d| {
+        serde_json::to_string(&tinyvex_protocol::Notification::new(method::CHANGES, d))
+            .expect("deliveries serialize")
+    }));
+    out
 }
 
 fn parse(text: &str) -> Result<Request, Box<Response>> {
@@ -271,7 +288,7 @@ async fn dispatch(
                 .map_err(|e| RpcError::new(codes::INTERNAL_ERROR, e.to_string()))?;
             to_value(status)
         }
-        method::SUBSCRIBE => subscribe(state, subs, params(&request)?).await,
+        method::SUBSCRIBE => unreachable!("handled before dispatch"),
         method::UNSUBSCRIBE => {
             let p: UnsubscribeParams = params(&request)?;
             match subs.remove(&p.subscription) {
@@ -376,10 +393,13 @@ fn parse_cursor(s: &str) -> Result<ThreadPageCursor, RpcError> {
         .ok_or_else(|| RpcError::new(codes::INVALID_PARAMS, "invalid `cursor`"))
 }
 
+/// Start a subscription; the result is the first part of its first
+/// delivery, further parts go to `then`.
 async fn subscribe(
     state: &Arc<AppState>,
     subs: &mut Subscriptions,
     p: SubscribeParams,
+    then: &mut Vec<tinyvex_protocol::Delivery>,
 ) -> Result<Value, RpcError> {
     if subs.len() >= MAX_SUBSCRIPTIONS {
         return Err(RpcError::new(
@@ -444,5 +464,8 @@ async fn subscribe(
     sub.revision = delivery.revision;
     delivery.store_id = Some(state.store_id.clone());
     subs.insert(id, sub);
-    to_value(delivery)
+    let mut parts = subscription::split(delivery, DELIVERY_BUDGET).into_iter();
+    let first = parts.next().expect("a split has one part at least");
+    then.extend(parts);
+    to_value(first)
 }

@@ -63,6 +63,8 @@ pub(crate) struct AppState {
     pub jobs: Arc<Mutex<VecDeque<JobProgress>>>,
     pub shutdown: watch::Receiver<bool>,
     pub clients: AtomicU64,
+    /// Subscriptions caught up by query after their client fell behind.
+    pub slow_catch_ups: AtomicU64,
     pub next_subscription: AtomicU64,
     pub started: Instant,
     status_cache: Mutex<Option<(u64, Instant, Status)>>,
@@ -158,6 +160,7 @@ impl AppState {
             jobs,
             shutdown,
             clients: AtomicU64::new(0),
+            slow_catch_ups: AtomicU64::new(0),
             next_subscription: AtomicU64::new(1),
             started: Instant::now(),
             status_cache: Mutex::new(None),
@@ -177,6 +180,7 @@ impl AppState {
                 if *rev == revision && at.elapsed() < Duration::from_millis(200) {
                     let mut s = status.clone();
                     s.clients = self.clients.load(Ordering::Relaxed);
+                    s.slow_catch_ups = self.slow_catch_ups.load(Ordering::Relaxed);
                     return Ok(s);
                 }
             }
@@ -216,6 +220,7 @@ impl AppState {
             settings,
             failed_batches: self.writer.failed_batches(),
             clients: self.clients.load(Ordering::Relaxed),
+            slow_catch_ups: self.slow_catch_ups.load(Ordering::Relaxed),
         };
         *self.status_cache.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((revision, Instant::now(), status.clone()));

@@ -232,6 +232,59 @@ pub(crate) fn catch_up(
     }
 }
 
+/// Split a delivery whose rows add up to more than `budget` bytes of JSON
+/// into parts of about `budget` each (a single larger row goes alone). The
+/// first part keeps the snapshot flag, reason, thread row and status; every
+/// part but the last has `more` set; all carry the same revision.
+pub(crate) fn split(delivery: Delivery, budget: usize) -> Vec<Delivery> {
+    let threads = delivery.threads.clone().unwrap_or_default();
+    let items = delivery.items.clone().unwrap_or_default();
+    let sizes_t: Vec<usize> = threads.iter().map(json_len).collect();
+    let sizes_i: Vec<usize> = items.iter().map(json_len).collect();
+    if sizes_t.iter().chain(&sizes_i).sum::<usize>() <= budget {
+        return vec![delivery];
+    }
+    let mut parts = vec![Delivery {
+        threads: None,
+        items: None,
+        ..delivery.clone()
+    }];
+    let mut used = 0;
+    let mut room = |parts: &mut Vec<Delivery>, len: usize| {
+        let last = parts.last().expect("one part at least");
+        let empty = last.threads.is_none() && last.items.is_none();
+        if used + len > budget && !empty {
+            parts.push(Delivery {
+                subscription: delivery.subscription,
+                revision: delivery.revision,
+                ..Delivery::default()
+            });
+            used = 0;
+        }
+        used += len;
+    };
+    for (thread, len) in threads.into_iter().zip(sizes_t) {
+        room(&mut parts, len);
+        let part = parts.last_mut().expect("one part at least");
+        part.threads.get_or_insert_with(Vec::new).push(thread);
+    }
+    for (item, len) in items.into_iter().zip(sizes_i) {
+        room(&mut parts, len);
+        let part = parts.last_mut().expect("one part at least");
+        part.items.get_or_insert_with(Vec::new).push(item);
+    }
+    let n = parts.len();
+    for (i, part) in parts.iter_mut().enumerate() {
+        part.more = i + 1 < n;
+    }
+    parts
+}
+
+/// Serialized size of a row, for splitting.
+fn json_len<T: serde::Serialize>(row: &T) -> usize {
+    serde_json::to_vec(row).map_or(0, |v| v.len())
+}
+
 #[cfg(test)]
 #[path = "subscription_tests.rs"]
 mod tests;

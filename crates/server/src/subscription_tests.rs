@@ -173,3 +173,33 @@ fn status_subscriptions_are_marked_dirty() {
     let cs = changes(1, 2, vec![], Some(vec![]));
     assert!(matches!(s.step(&cs), Step::StatusDirty));
 }
+
+#[test]
+fn large_deliveries_are_split_into_parts_with_one_final_revision() {
+    let big = |seq| ItemRow {
+        text: Some("y".repeat(400)),
+        ..item("codex-a", seq, 9)
+    };
+    let d = Delivery {
+        subscription: 3,
+        revision: 9,
+        snapshot: true,
+        thread: Some(thread("codex-a", "codex", 9)),
+        items: Some((1..=10).map(big).collect()),
+        ..Delivery::default()
+    };
+    let parts = split(d.clone(), 1_000);
+    assert!(parts.len() >= 4, "{} parts", parts.len());
+    assert!(parts[0].snapshot && parts[0].thread.is_some());
+    assert!(parts[1..].iter().all(|p| !p.snapshot && p.thread.is_none()));
+    assert!(parts.iter().all(|p| p.revision == 9 && p.subscription == 3));
+    let more: Vec<bool> = parts.iter().map(|p| p.more).collect();
+    assert!(more[..more.len() - 1].iter().all(|m| *m) && !more[more.len() - 1]);
+    let seqs: Vec<i64> = parts
+        .iter()
+        .flat_map(|p| p.items.iter().flatten().map(|i| i.seq))
+        .collect();
+    assert_eq!(seqs, (1..=10).collect::<Vec<_>>());
+    // Small deliveries stay whole.
+    assert_eq!(split(d, 1 << 20).len(), 1);
+}

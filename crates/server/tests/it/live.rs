@@ -209,3 +209,80 @@ async fn status_subscription_and_backfill_progress() {
     }
     t.stop().await;
 }
+
+/// Apply `changes` as a client must (snapshot = replace, upsert by `seq`,
+/// revision remembered only from the last part) until the client is at
+/// `target` and holds `n` big items; returns the big texts in order.
+async fn apply_until(c: &mut Client, n: usize, target: u64) -> Vec<String> {
+    let mut held: std::collections::BTreeMap<i64, String> = Default::default();
+    let mut revision = 0;
+    let big = |h: &std::collections::BTreeMap<i64, String>| {
+        h.values().filter(|t| t.starts_with("big-")).count()
+    };
+    while revision < target || big(&held) < n {
+        let d = c.changes().await;
+        assert_ne!(d["reason"], "store_changed");
+        if d["snapshot"] == true {
+            held.clear();
+        }
+        for i in d["items"].as_array().into_iter().flatten() {
+            let text = i["text"].as_str().unwrap().to_string();
+            held.insert(i["seq"].as_i64().unwrap(), text);
+        }
+        if d.get("more").is_none() {
+            revision = d["revision"].as_u64().unwrap();
+        }
+    }
+    held.into_values()
+        .filter(|t| t.starts_with("big-"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_caught_up_without_slowing_others() {
+    let mut t = TestServer::start().await;
+    let mut slow = t.client().await;
+    let mut fast = t.client().await;
+    for c in [&mut slow, &mut fast] {
+        c.call(
+            "subscribe",
+            json!({"query": {"type": "thread", "thread": THREAD}}),
+        )
+        .await;
+    }
+    // 40 MB of large items: more than the socket buffers and the slow
+    // connection's queue hold, and the slow client reads nothing meanwhile.
+    const N: usize = 400;
+    let pad = "x".repeat(100_000);
+    let texts: Vec<String> = (0..N).map(|i| format!("big-{i:03}-{pad}")).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    t.append(&refs);
+    let target = loop {
+        let items = fast
+            .call("items.list", json!({"thread": THREAD, "tail": 1}))
+            .await;
+        if items["items"][0]["text"] == texts[N - 1].as_str() {
+            break items["revision"].as_u64().unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let got = apply_until(&mut fast, N, target).await;
+    assert!(
+        got == texts,
+        "the fast client holds every item in order while the slow one is stuck"
+    );
+    // Now the slow client reads: it ends with every item, in order.
+    let got = apply_until(&mut slow, N, target).await;
+    assert!(
+        got == texts,
+        "the slow client holds every item in order ({} items)",
+        got.len()
+    );
+    let status = fast.call("status", json!({})).await;
+    assert!(
+        status["slow_catch_ups"].as_u64().unwrap() >= 1,
+        "the slow client should have been caught up by query: {}",
+        status["slow_catch_ups"]
+    );
+    t.stop().await;
+}
