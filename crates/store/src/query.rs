@@ -81,6 +81,21 @@ pub(crate) fn item_row(thread_id: &str, r: &Row<'_>) -> rusqlite::Result<ItemRow
 }
 
 /// Escape `*`, `?` and `[` for a GLOB pattern.
+const CURSOR_COLUMNS: &str = "dev, ino, size, mtime_ns, offset, parser_state";
+
+/// A [`FileCursor`] from [`CURSOR_COLUMNS`] starting at column `at`.
+fn cursor_row(r: &Row<'_>, at: usize) -> rusqlite::Result<FileCursor> {
+    Ok(FileCursor {
+        // dev and ino are stored as the i64 with the same bits.
+        dev: r.get::<_, i64>(at)? as u64,
+        ino: r.get::<_, i64>(at + 1)? as u64,
+        size: r.get::<_, i64>(at + 2)? as u64,
+        mtime_ns: r.get(at + 3)?,
+        offset: r.get::<_, i64>(at + 4)? as u64,
+        parser_state: r.get(at + 5)?,
+    })
+}
+
 fn glob_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 1);
     for c in s.chars() {
@@ -250,22 +265,11 @@ impl Reader {
     /// The stored cursor of every known file of a provider, by path, so
     /// ingestion resumes where it stopped.
     pub fn file_cursors(&self, provider: ProviderKind) -> Result<HashMap<String, FileCursor>> {
-        let mut stmt = self.connection().prepare_cached(
-            "SELECT path, dev, ino, size, mtime_ns, offset, parser_state FROM files WHERE provider = ?1",
-        )?;
+        let mut stmt = self.connection().prepare_cached(&format!(
+            "SELECT path, {CURSOR_COLUMNS} FROM files WHERE provider = ?1"
+        ))?;
         let rows = stmt.query_map([provider.as_str()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                FileCursor {
-                    // dev and ino are stored as the i64 with the same bits.
-                    dev: r.get::<_, i64>(1)? as u64,
-                    ino: r.get::<_, i64>(2)? as u64,
-                    size: r.get::<_, i64>(3)? as u64,
-                    mtime_ns: r.get(4)?,
-                    offset: r.get::<_, i64>(5)? as u64,
-                    parser_state: r.get(6)?,
-                },
-            ))
+            Ok((r.get::<_, String>(0)?, cursor_row(r, 1)?))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -273,21 +277,14 @@ impl Reader {
     /// The stored cursor of one source file (one indexed lookup: live
     /// updates touch a file or two, not a provider's thousands).
     pub fn file_cursor(&self, provider: ProviderKind, path: &str) -> Result<Option<FileCursor>> {
-        let mut stmt = self.connection().prepare_cached(
-            "SELECT dev, ino, size, mtime_ns, offset, parser_state FROM files WHERE provider = ?1 AND path = ?2",
-        )?;
-        let mut rows = stmt.query(rusqlite::params![provider.as_str(), path])?;
-        let Some(r) = rows.next()? else {
-            return Ok(None);
-        };
-        Ok(Some(FileCursor {
-            dev: r.get::<_, i64>(0)? as u64,
-            ino: r.get::<_, i64>(1)? as u64,
-            size: r.get::<_, i64>(2)? as u64,
-            mtime_ns: r.get(3)?,
-            offset: r.get::<_, i64>(4)? as u64,
-            parser_state: r.get(5)?,
-        }))
+        let mut stmt = self.connection().prepare_cached(&format!(
+            "SELECT {CURSOR_COLUMNS} FROM files WHERE provider = ?1 AND path = ?2"
+        ))?;
+        let mut rows = stmt.query(params![provider.as_str(), path])?;
+        match rows.next()? {
+            Some(r) => Ok(Some(cursor_row(r, 0)?)),
+            None => Ok(None),
+        }
     }
 
     /// The raw records kept for one source file, in file order (those not
