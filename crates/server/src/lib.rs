@@ -110,7 +110,11 @@ impl Server {
             tracing::warn!(%addr, "listening on a non-loopback address: anyone who can reach it and holds the token can read every session");
         }
         let (stop, stopped) = watch::channel(false);
-        let state = tokio::task::block_in_place(|| AppState::start(config, stopped.clone()))?;
+        // Opening the store and starting threads blocks: off the async workers.
+        let shutdown = stopped.clone();
+        let state = tokio::task::spawn_blocking(move || AppState::start(config, shutdown))
+            .await
+            .map_err(|e| Error::Serve(format!("startup task failed: {e}")))??;
         let app = router(Arc::clone(&state));
         let mut signal = stopped;
         let http = tokio::spawn(async move {
