@@ -42,9 +42,11 @@ pub(crate) async fn handle(
     let mut then = Vec::new();
     let response = match parse(text) {
         Err(response) => *response,
+        // Every method answers; without an id nobody could read the answer
+        // (or unsubscribe), so a notification is not executed at all.
+        Ok(request) if request.id.is_none() => return Vec::new(),
         Ok(request) => {
             let id = request.id.clone();
-            let is_notification = id.is_none();
             let result = if request.method == method::SUBSCRIBE {
                 match params(&request) {
                     Ok(p) => subscribe(state, subs, p, &mut then).await,
@@ -53,9 +55,6 @@ pub(crate) async fn handle(
             } else {
                 dispatch(state, subs, request).await
             };
-            if is_notification {
-                return Vec::new();
-            }
             match result {
                 Ok(value) => Response::ok(id, value),
                 Err(error) => Response::err(id, error),
@@ -99,6 +98,11 @@ fn parse(text: &str) -> Result<Request, Box<Response>> {
             RpcError::new(codes::INVALID_REQUEST, message),
         ))
     };
+    if !value.is_object() {
+        return Err(invalid(
+            "a request must be one JSON object (batches are not supported)".into(),
+        ));
+    }
     let request: Request = serde_json::from_value(value)
         .map_err(|e| invalid(format!("not a JSON-RPC 2.0 request object: {e}")))?;
     if request.jsonrpc != "2.0" {
@@ -226,12 +230,22 @@ async fn dispatch(
         method::THREADS_GET => {
             let p: ThreadParams = params(&request)?;
             read(state, move |r| {
-                let thread = resolve_thread(r, &p.thread)?;
-                let aliases = r.aliases_of(&thread.id).map_err(store_error)?;
-                to_value(ThreadGet {
-                    revision: thread.revision.max(r.revision().map_err(store_error)?.0),
-                    thread,
-                    aliases,
+                r.snapshot(|r| {
+                    let revision = r.revision()?.0;
+                    let thread = r.thread(&p.thread)?;
+                    let aliases = match &thread {
+                        Some(t) => r.aliases_of(&t.id)?,
+                        None => Vec::new(),
+                    };
+                    Ok((revision, thread, aliases))
+                })
+                .map_err(store_error)
+                .and_then(|(revision, thread, aliases)| {
+                    to_value(ThreadGet {
+                        revision,
+                        thread: thread.ok_or_else(|| not_found_thread(&p.thread))?,
+                        aliases,
+                    })
                 })
             })
             .await

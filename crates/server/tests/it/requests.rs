@@ -104,6 +104,12 @@ async fn malformed_requests_get_errors_and_the_connection_stays_up() {
     let big = json!({"jsonrpc":"2.0","id":9,"method":"hello","params":{"pad":"x".repeat(2 << 20)}});
     c.send_text(big.to_string()).await;
     assert_eq!(error_code(&c.response().await), -32004);
+    // A batch (array) is refused.
+    c.send_text(r#"[{"jsonrpc":"2.0","id":10,"method":"hello"}]"#.into())
+        .await;
+    assert_eq!(error_code(&c.response().await), -32600);
+    c.send_text(r#"["2.0", 8, "hello"]"#.into()).await;
+    assert_eq!(error_code(&c.response().await), -32600);
     // A notification (no id) gets no answer; the next call still works.
     c.send_text(r#"{"jsonrpc":"2.0","method":"hello"}"#.into())
         .await;
