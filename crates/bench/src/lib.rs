@@ -6,13 +6,17 @@
 //! Generation: [`corpus::generate`] plans files and draws a [`session::Profile`] for each;
 //! a [`session::Session`] writes its turns line by line with the [`json`] writer, [`text`]
 //! and a seeded [`rng::Rng`]. [`append::append`] continues existing files.
-//! Measuring: [`runner::run`] drives `tinyvex` through [`measure`] and writes [`report`]s.
+//! Measuring: [`runner::run`] drives `tinyvex` through [`measure`] and writes [`report`]s;
+//! [`latency::run`] times `tinyvex serve` end to end (append → WebSocket `changes`, and startup).
 
 pub mod append;
 pub mod claude;
 pub mod clock;
 pub mod corpus;
 pub mod json;
+pub mod latency;
+pub mod latency_client;
+pub mod latency_report;
 pub mod measure;
 pub mod report;
 pub mod rng;

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use tinyvex_bench::append::{append, AppendOptions};
 use tinyvex_bench::claude::{self, Agent};
 use tinyvex_bench::corpus::{generate, GenOptions};
+use tinyvex_bench::latency::{self, LatencyOptions};
 use tinyvex_bench::runner::{run, RunOptions};
 use tinyvex_bench::size::{format_bytes, parse_size};
 use tinyvex_bench::validate::check_corpus;
@@ -39,6 +40,8 @@ enum Command {
     },
     /// Time `tinyvex ingest` on a corpus: full, unchanged, catch-up after appends
     Ingest(RunOptions),
+    /// Time `tinyvex serve`: append → `changes` on N WebSocket clients, and startup on a store
+    Latency(LatencyOptions),
 }
 
 #[derive(Debug, Args)]
@@ -269,6 +272,7 @@ fn main() -> ExitCode {
         Command::Gen(a) => gen(a).map(|()| true),
         Command::Check { dir, agent, json } => check(dir, agent, json),
         Command::Ingest(o) => run(o).map(|()| true),
+        Command::Latency(o) => latency::run(o),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
