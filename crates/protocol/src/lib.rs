@@ -17,7 +17,7 @@ mod messages;
 pub use envelope::{codes, Id, Notification, Request, Response, RpcError};
 pub use messages::*;
 pub use tinyvex_ingest::{JobKind, JobProgress, JobState, ProviderWatchStats};
-pub use tinyvex_store::{ItemRow, ProviderStatus, ThreadRow};
+pub use tinyvex_store::{ItemRow, ProviderStatus, SearchHit, ThreadRow};
 
 /// Version of the protocol described here; bumped on incompatible changes.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -44,6 +44,8 @@ pub mod method {
     pub const ITEMS_GET: &str = "items.get";
     /// The tool calls of a thread.
     pub const TOOLS_LIST: &str = "tools.list";
+    /// Full-text search.
+    pub const SEARCH: &str = "search";
     /// Per-provider figures, jobs and settings.
     pub const STATUS: &str = "status";
     /// Start a live query.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use tinyvex_ingest::{JobProgress, ProviderWatchStats};
-use tinyvex_store::{ItemRow, ProviderStatus, ThreadRow};
+use tinyvex_store::{ItemRow, ProviderStatus, SearchHit, ThreadRow};
 
 /// Result of `hello`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -143,6 +143,35 @@ pub enum Query {
     },
     /// The status document, pushed when it changes (at most a few times a second).
     Status,
+    /// A search: the best hits as a snapshot, then every newly committed or
+    /// changed item that matches, as it arrives.
+    Search {
+        /// The query, in the query language of `search` (filters included).
+        query: String,
+        /// Snapshot size, default 20, at most 500.
+        #[serde(default)]
+        limit: Option<usize>,
+    },
+}
+
+/// Params of `search`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SearchParams {
+    /// Words, "phrases", prefix*, NOT word, and filters (`provider:codex
+    /// kind:tool cwd:/path thread:ID after:2026-01-01 before:7d`).
+    pub query: String,
+    /// Most hits, default 20, at most 500.
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// Result of `search`.
+#[derive(Clone, Debug, Serialize)]
+pub struct SearchResult {
+    /// The revision the search ran at.
+    pub revision: u64,
+    /// Best first.
+    pub hits: Vec<SearchHit>,
 }
 
 /// Params of `subscribe`.
@@ -211,6 +240,10 @@ pub struct Delivery {
     /// `thread` query: changed or snapshot items, in `seq` order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<ItemRow>>,
+    /// `search` query: matching items (upserts by `item_id`; a snapshot is
+    /// best first, later deliveries hold new matches best first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hits: Option<Vec<SearchHit>>,
     /// `status` query: the whole document.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Status>,

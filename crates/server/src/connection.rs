@@ -329,7 +329,8 @@ impl Worker {
                 let nothing_new = !delivery.snapshot
                     && delivery.thread.is_none()
                     && delivery.threads.as_ref().is_none_or(Vec::is_empty)
-                    && delivery.items.as_ref().is_none_or(Vec::is_empty);
+                    && delivery.items.as_ref().is_none_or(Vec::is_empty)
+                    && delivery.hits.as_ref().is_none_or(Vec::is_empty);
                 if !nothing_new {
                     for part in subscription::split(delivery, rpc::DELIVERY_BUDGET) {
                         let text =

@@ -10,8 +10,8 @@ use tinyvex_model::{ProviderKind, Revision};
 use tinyvex_protocol::{
     codes, method, AliasRemoveParams, AliasSetParams, BackfillParams, Hello, Id, ItemGet,
     ItemParams, ItemsList, ItemsListParams, JobStarted, ProviderControlParams, Request,
-    ResnapshotReason, Response, RpcError, SubscribeParams, ThreadGet, ThreadParams, ThreadsList,
-    ThreadsListParams, TwoWayParams, UnsubscribeParams, Written,
+    ResnapshotReason, Response, RpcError, SearchParams, SearchResult, SubscribeParams, ThreadGet,
+    ThreadParams, ThreadsList, ThreadsListParams, TwoWayParams, UnsubscribeParams, Written,
 };
 use tinyvex_store::{ControlWrite, ItemQuery, Reader, ThreadPageCursor, ThreadQuery};
 
@@ -137,7 +137,13 @@ pub(crate) fn store_error(e: tinyvex_store::Error) -> RpcError {
             message,
             data: Some(serde_json::json!({ "candidates": candidates, "more": more })),
         },
-        E::InvalidControl(message) => RpcError::new(codes::INVALID_PARAMS, message),
+        E::InvalidControl(_)
+        | E::Query(
+            tinyvex_store::QueryError::BadFilter { .. } | tinyvex_store::QueryError::Empty,
+        ) => RpcError::new(codes::INVALID_PARAMS, message),
+        E::Query(tinyvex_store::QueryError::UnknownThread(_)) => {
+            RpcError::new(codes::NOT_FOUND, message)
+        }
         E::WriterStopped | E::DiskFull(_) | E::Writer(_) => {
             RpcError::new(codes::UNAVAILABLE, message)
         }
@@ -291,6 +297,21 @@ async fn dispatch(
                     RpcError::new(codes::NOT_FOUND, format!("no item `{}`", p.item))
                 })?;
                 to_value(ItemGet { revision, item })
+            })
+            .await
+        }
+        method::SEARCH => {
+            let p: SearchParams = params(&request)?;
+            let limit = p.limit.unwrap_or(20);
+            read(state, move |r| {
+                r.snapshot(|r| {
+                    Ok(SearchResult {
+                        revision: r.revision()?.0,
+                        hits: r.search_text(&p.query, limit, None)?,
+                    })
+                })
+                .map_err(store_error)
+                .and_then(to_value)
             })
             .await
         }

@@ -27,6 +27,10 @@ pub(crate) enum Target {
         tail: usize,
     },
     Status,
+    Search {
+        query: String,
+        limit: usize,
+    },
 }
 
 /// One live query of one connection.
@@ -110,6 +114,9 @@ impl Subscription {
                 })
             }
             Target::Status => Step::StatusDirty,
+            // Any item change stamps its thread: no thread, no new match.
+            Target::Search { .. } if changes.threads.is_empty() => Step::Nothing,
+            Target::Search { .. } => Step::CatchUp,
         }
     }
 }
@@ -134,6 +141,18 @@ pub(crate) fn resolve(reader: &Reader, query: &Query) -> Result<Target, RpcError
             })
         }
         Query::Status => Ok(Target::Status),
+        Query::Search { query, limit } => {
+            let limit = limit
+                .unwrap_or(20)
+                .clamp(1, tinyvex_store::search::MAX_HITS);
+            // Parse now, so a bad query is refused at subscribe.
+            tinyvex_store::SearchQuery::parse(query)
+                .map_err(|e| crate::rpc::store_error(e.into()))?;
+            Ok(Target::Search {
+                query: query.clone(),
+                limit,
+            })
+        }
     }
 }
 
@@ -179,6 +198,9 @@ pub(crate) fn snapshot(
                 d.thread = r.thread(id)?;
                 d.items = Some(r.items(id, ItemQuery::Tail(*tail))?);
             }
+            Target::Search { query, limit } => {
+                d.hits = Some(r.search_text(query, *limit, None)?);
+            }
             Target::Status => {}
         }
         Ok(d)
@@ -221,6 +243,11 @@ pub(crate) fn catch_up(
                 };
                 d.thread = row.filter(|t| t.revision > since.0);
                 d.items = Some(items);
+            }
+            Target::Search { query, .. } => {
+                // New matches among what changed; bounded by the hit limit.
+                let hits = r.search_text(query, tinyvex_store::search::MAX_HITS, Some(since))?;
+                d.hits = Some(hits);
             }
             Target::Status => {}
         }

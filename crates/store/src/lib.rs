@@ -41,12 +41,14 @@ mod pool;
 mod query;
 pub mod raw;
 mod rows;
+pub mod search;
 mod writer;
 
 pub use changes::ChangeSet;
 pub use control::ControlWrite;
 pub use pool::Reader;
 pub use rows::{ItemQuery, ItemRow, ProviderStatus, ThreadPageCursor, ThreadQuery, ThreadRow};
+pub use search::{QueryError, SearchHit, SearchKind, SearchQuery};
 pub use writer::WriterClient;
 
 /// How long a connection waits for a lock held by another connection.
@@ -113,6 +115,9 @@ pub enum Error {
         /// The oldest revision a feed may resume from.
         min: Revision,
     },
+    /// A search query could not be understood.
+    #[error("{0}")]
+    Query(#[from] search::QueryError),
     /// Stored JSON did not parse.
     #[error("stored JSON is invalid: {0}")]
     Json(#[from] serde_json::Error),

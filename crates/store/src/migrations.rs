@@ -131,6 +131,39 @@ CREATE INDEX aliases_by_thread ON aliases(thread_id);
 INSERT INTO meta(key, value) VALUES ('store_id', lower(hex(randomblob(16)))), ('min_resume_revision', 0);
 INSERT INTO meta(key, value) VALUES ('settings_revision', 0), ('aliases_revision', 0);
 "#,
+    // 4: full-text search over items (user and assistant text, reasoning,
+    // tool commands and outputs). An external-content FTS5 index kept current
+    // by triggers, so it changes in the writer's own transaction: an item is
+    // searchable the moment it is committed. `_` is a token character so a
+    // `snake_case_name` is one word; a quoted `path/to/file.rs` is a phrase.
+    // Rows with nothing to index are neither inserted nor deleted (deleting
+    // values that were never indexed would skew the index's statistics).
+    // Existing items are indexed once here.
+    r#"
+CREATE VIRTUAL TABLE items_fts USING fts5(
+    text, command, output,
+    content = 'items', content_rowid = 'rowid',
+    tokenize = "unicode61 remove_diacritics 2 tokenchars '_'"
+);
+CREATE TRIGGER items_fts_insert AFTER INSERT ON items
+WHEN coalesce(new.text, new.command, new.output) IS NOT NULL BEGIN
+    INSERT INTO items_fts(rowid, text, command, output) VALUES (new.rowid, new.text, new.command, new.output);
+END;
+CREATE TRIGGER items_fts_delete AFTER DELETE ON items
+WHEN coalesce(old.text, old.command, old.output) IS NOT NULL BEGIN
+    INSERT INTO items_fts(items_fts, rowid, text, command, output) VALUES ('delete', old.rowid, old.text, old.command, old.output);
+END;
+CREATE TRIGGER items_fts_update_old AFTER UPDATE OF text, command, output ON items
+WHEN coalesce(old.text, old.command, old.output) IS NOT NULL BEGIN
+    INSERT INTO items_fts(items_fts, rowid, text, command, output) VALUES ('delete', old.rowid, old.text, old.command, old.output);
+END;
+CREATE TRIGGER items_fts_update_new AFTER UPDATE OF text, command, output ON items
+WHEN coalesce(new.text, new.command, new.output) IS NOT NULL BEGIN
+    INSERT INTO items_fts(rowid, text, command, output) VALUES (new.rowid, new.text, new.command, new.output);
+END;
+INSERT INTO items_fts(rowid, text, command, output)
+    SELECT rowid, text, command, output FROM items WHERE coalesce(text, command, output) IS NOT NULL;
+"#,
 ];
 
 /// Bring the database up to the newest schema version.

@@ -80,7 +80,7 @@ pub(crate) fn item_row(thread_id: &str, r: &Row<'_>) -> rusqlite::Result<ItemRow
     })
 }
 
-/// Escape `*`, `?` and `[` for a GLOB pattern.
+/// Columns of a [`FileCursor`], in the order [`cursor_row`] reads them.
 const CURSOR_COLUMNS: &str = "dev, ino, size, mtime_ns, offset, parser_state";
 
 /// A [`FileCursor`] from [`CURSOR_COLUMNS`] starting at column `at`.
@@ -96,7 +96,8 @@ fn cursor_row(r: &Row<'_>, at: usize) -> rusqlite::Result<FileCursor> {
     })
 }
 
-fn glob_escape(s: &str) -> String {
+/// Escape `*`, `?` and `[` for a GLOB pattern.
+pub(crate) fn glob_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 1);
     for c in s.chars() {
         match c {

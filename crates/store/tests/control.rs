@@ -206,7 +206,7 @@ fn thread_lookup_resolves_aliases_first() {
 }
 
 #[test]
-fn a_version_2_database_upgrades_to_3() {
+fn a_version_2_database_upgrades_to_the_latest_and_indexes_old_items() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     {
@@ -217,14 +217,21 @@ fn a_version_2_database_upgrades_to_3() {
         conn.execute_batch(
             "PRAGMA user_version = 2;
              UPDATE meta SET value = 7 WHERE key = 'revision';
-             INSERT INTO threads(id, provider, session_id, revision) VALUES ('codex-old', 'codex', 'old', 7);",
+             INSERT INTO threads(id, provider, session_id, revision) VALUES ('codex-old', 'codex', 'old', 7);
+             INSERT INTO items(thread, key, seq, kind, text, revision) VALUES (1, 'L0', 0, 'user', 'fix the webhook signature', 7);",
         )
         .unwrap();
     }
     let store = Store::open(&path).unwrap();
     let r = store.read().unwrap();
-    assert_eq!(latest_version(), 3);
-    assert_eq!(count(&r, "PRAGMA user_version"), 3);
+    assert_eq!(latest_version(), MIGRATIONS.len());
+    assert_eq!(count(&r, "PRAGMA user_version"), MIGRATIONS.len() as i64);
+    // Migration 4 indexed the items that were already there.
+    let hits = r
+        .search(&tinyvex_store::SearchQuery::parse("webhook signature").unwrap())
+        .unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].item_id, "codex-old/L0");
     assert_eq!(r.revision().unwrap(), Revision(7));
     assert_eq!(r.store_id().unwrap().len(), 32);
     assert_eq!(r.min_resume_revision().unwrap(), Revision(0));

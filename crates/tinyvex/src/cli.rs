@@ -61,6 +61,15 @@ pub enum Command {
     Show(ShowArgs),
     /// Per-provider figures: files, threads, items, bytes, errors
     Status(StatusArgs),
+    /// Search every agent's history: messages, reasoning, tool commands and output
+    ///
+    /// Words must all match (any order); "quoted phrases" match exactly; word*
+    /// matches a prefix; NOT word excludes. Identifiers (snake_case_name) and
+    /// paths (src/main.rs) match as written. Filters can also be written in the
+    /// query: provider:codex kind:tool cwd:/path thread:ID after:2026-01-01
+    /// before:7d. Best hits first (relevance, with a boost for recent items),
+    /// grouped by thread.
+    Search(SearchArgs),
     /// Run the live sync server: watch every agent's sessions and serve live queries
     ///
     /// Ingests what is new since the last run (in the background, so
@@ -76,6 +85,45 @@ pub enum Command {
     /// The token is created on first use and stored with mode 0600 next to
     /// the store (`token` in the store's folder).
     Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// What to search for (several words are joined)
+    #[arg(required = true, value_name = "QUERY")]
+    pub query: Vec<String>,
+
+    /// Only this provider (codex, claude, opencode, gemini)
+    #[arg(long, short)]
+    pub provider: Option<ProviderKind>,
+
+    /// Only threads whose working directory is this folder or below it
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<String>,
+
+    /// Only this thread (id, session id or unique prefix)
+    #[arg(long)]
+    pub thread: Option<String>,
+
+    /// Only these kinds: user, assistant, reasoning, tool, plan, error (repeatable)
+    #[arg(long, short)]
+    pub kind: Vec<String>,
+
+    /// Only items at or after this time (YYYY-MM-DD, RFC 3339, or 7d / 12h ago)
+    #[arg(long, value_name = "WHEN")]
+    pub after: Option<String>,
+
+    /// Only items before this time (YYYY-MM-DD, RFC 3339, or 7d / 12h ago)
+    #[arg(long, value_name = "WHEN")]
+    pub before: Option<String>,
+
+    /// At most this many hits (1 to 500)
+    #[arg(long, short = 'n', default_value_t = 20)]
+    pub limit: usize,
+
+    /// Print a JSON array of hits, best first (see docs/cli.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

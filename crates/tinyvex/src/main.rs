@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Command::Threads(args) => commands::threads::run(&cli.global, args),
         Command::Show(args) => commands::show::run(&cli.global, args),
         Command::Status(args) => commands::status::run(&cli.global, args),
+        Command::Search(args) => commands::search::run(&cli.global, args),
         Command::Serve(args) => commands::serve::run(&cli.global, args),
         Command::Token(args) => commands::token::run(&cli.global, args),
     };

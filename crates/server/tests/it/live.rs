@@ -286,3 +286,35 @@ async fn a_client_that_stops_reading_is_caught_up_without_slowing_others() {
     );
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_once_and_live() {
+    let mut t = TestServer::start().await;
+    let mut c = t.client().await;
+    let r = c.call("search", json!({"query": "first"})).await;
+    let hits = r["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["thread_id"], THREAD);
+    assert_eq!(hits[0]["snippet"], "first");
+    assert_eq!(hits[0]["highlights"], json!([[0, 5]]));
+    let bad = c
+        .call_raw("search", json!({"query": "x provider:vim"}))
+        .await;
+    assert_eq!(bad["error"]["code"], -32602);
+
+    let snap = c
+        .call(
+            "subscribe",
+            json!({"query": {"type": "search", "query": "webhook provider:codex"}}),
+        )
+        .await;
+    assert_eq!(snap["snapshot"], true);
+    assert_eq!(snap["hits"], json!([]));
+    t.append(&["unrelated words", "verify the webhook signature"]);
+    let d = c.changes().await;
+    let hits = d["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{d}");
+    assert_eq!(hits[0]["snippet"], "verify the webhook signature");
+    assert_eq!(hits[0]["highlights"], json!([[11, 18]]));
+    t.stop().await;
+}

@@ -7,6 +7,7 @@ use crate::cli::GlobalArgs;
 use crate::paths;
 
 pub mod ingest;
+pub mod search;
 pub mod serve;
 pub mod show;
 pub mod status;

@@ -25,3 +25,4 @@ mod real_claude;
 mod real_codex;
 mod real_others;
 mod rules;
+mod search;
