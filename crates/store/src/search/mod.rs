@@ -297,7 +297,7 @@ impl Reader {
                 .unwrap_or_default();
             let (text, ranges) = highlights(&marked);
             hits.push(SearchHit {
-                score: (c.score * 1000.0).round() / 1000.0,
+                score: c.score,
                 snippet: text,
                 highlights: ranges,
                 ..c.hit
