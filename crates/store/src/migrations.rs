@@ -153,13 +153,18 @@ CREATE TRIGGER items_fts_delete AFTER DELETE ON items
 WHEN coalesce(old.text, old.command, old.output) IS NOT NULL BEGIN
     INSERT INTO items_fts(items_fts, rowid, text, command, output) VALUES ('delete', old.rowid, old.text, old.command, old.output);
 END;
-CREATE TRIGGER items_fts_update_old AFTER UPDATE OF text, command, output ON items
-WHEN coalesce(old.text, old.command, old.output) IS NOT NULL BEGIN
-    INSERT INTO items_fts(items_fts, rowid, text, command, output) VALUES ('delete', old.rowid, old.text, old.command, old.output);
-END;
-CREATE TRIGGER items_fts_update_new AFTER UPDATE OF text, command, output ON items
-WHEN coalesce(new.text, new.command, new.output) IS NOT NULL BEGIN
-    INSERT INTO items_fts(rowid, text, command, output) VALUES (new.rowid, new.text, new.command, new.output);
+-- One trigger, so the old values leave the index before the new ones
+-- enter (two triggers on one event fire in an unspecified order).
+-- The writer's merge sets every column it may change; skip re-indexing
+-- when none of the indexed ones did.
+CREATE TRIGGER items_fts_update AFTER UPDATE OF text, command, output ON items
+WHEN old.text IS NOT new.text OR old.command IS NOT new.command OR old.output IS NOT new.output BEGIN
+    INSERT INTO items_fts(items_fts, rowid, text, command, output)
+        SELECT 'delete', old.rowid, old.text, old.command, old.output
+        WHERE coalesce(old.text, old.command, old.output) IS NOT NULL;
+    INSERT INTO items_fts(rowid, text, command, output)
+        SELECT new.rowid, new.text, new.command, new.output
+        WHERE coalesce(new.text, new.command, new.output) IS NOT NULL;
 END;
 INSERT INTO items_fts(rowid, text, command, output)
     SELECT rowid, text, command, output FROM items WHERE coalesce(text, command, output) IS NOT NULL;
