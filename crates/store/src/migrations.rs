@@ -171,6 +171,9 @@ INSERT INTO items_fts(rowid, text, command, output)
 "#,
 ];
 
+/// The migration that creates (and fills) the search index.
+const SEARCH_INDEX_VERSION: usize = 4;
+
 /// Bring the database up to the newest schema version.
 pub fn run(conn: &mut Connection) -> Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -193,6 +196,10 @@ pub fn run(conn: &mut Connection) -> Result<()> {
             .map_err(fail)?;
         if now >= version as i64 {
             continue;
+        }
+        if version == SEARCH_INDEX_VERSION && current > 0 {
+            // The only slow step: indexing every item already stored.
+            tracing::warn!("building the search index over the stored items (once; about a minute per GB of store)");
         }
         tx.execute_batch(sql).map_err(fail)?;
         tx.execute_batch(&format!("PRAGMA user_version = {version}"))
