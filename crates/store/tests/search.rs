@@ -42,8 +42,20 @@ fn fill(store: &Store) {
             10,
             vec![
                 project("/srv/app"),
-                text("u1", 1, ItemKind::User, now - 400 * day, "Résumé of the Überprüfung"),
-                text("a1", 2, ItemKind::Assistant, now - 400 * day, "deploy the webhook"),
+                text(
+                    "u1",
+                    1,
+                    ItemKind::User,
+                    now - 400 * day,
+                    "Résumé of the Überprüfung",
+                ),
+                text(
+                    "a1",
+                    2,
+                    ItemKind::Assistant,
+                    now - 400 * day,
+                    "deploy the webhook",
+                ),
                 tool("c1", 3, Some(now - day), call("{}")),
             ],
         ))
@@ -67,7 +79,13 @@ fn fill(store: &Store) {
             10,
             vec![
                 project("/srv/app-other"),
-                text("a2", 1, ItemKind::Assistant, now - day, "deploy the webhook"),
+                text(
+                    "a2",
+                    1,
+                    ItemKind::Assistant,
+                    now - day,
+                    "deploy the webhook",
+                ),
             ],
         ))
         .unwrap();
@@ -82,7 +100,11 @@ fn triggers_keep_the_index_exact_and_every_field_searchable() {
     let r = store.read().unwrap();
     assert_eq!(ids(&r, "needle"), ["codex-a/c1"], "merged tool output");
     assert_eq!(ids(&r, "\"ls -la\""), ["codex-a/c1"], "command");
-    assert_eq!(ids(&r, "resume uberprufung"), ["codex-a/u1"], "accents and case fold");
+    assert_eq!(
+        ids(&r, "resume uberprufung"),
+        ["codex-a/u1"],
+        "accents and case fold"
+    );
     assert_eq!(ids(&r, "RÉSUMÉ"), ["codex-a/u1"]);
     assert!(ids(&r, "nothing-like-this").is_empty());
 }
@@ -95,7 +117,11 @@ fn newer_items_rank_first_among_equals_and_filters_apply() {
     assert_eq!(ids(&r, "deploy webhook"), ["claude-b/a2", "codex-a/a1"]);
     assert_eq!(ids(&r, "deploy provider:codex"), ["codex-a/a1"]);
     assert_eq!(ids(&r, "deploy kind:user"), Vec::<String>::new());
-    assert_eq!(ids(&r, "deploy cwd:/srv/app"), ["codex-a/a1"], "a folder, not a name prefix");
+    assert_eq!(
+        ids(&r, "deploy cwd:/srv/app"),
+        ["codex-a/a1"],
+        "a folder, not a name prefix"
+    );
     assert_eq!(ids(&r, "deploy cwd:/srv"), ["claude-b/a2", "codex-a/a1"]);
     assert_eq!(ids(&r, "deploy thread:claude-b"), ["claude-b/a2"]);
     assert_eq!(ids(&r, "deploy after:30d"), ["claude-b/a2"]);
@@ -117,6 +143,9 @@ fn ingesting_again_changes_nothing_in_the_index() {
     let store = Store::open(store.path()).unwrap();
     fill(&store);
     assert_index_exact(&store);
-    assert_eq!(ids(&store.read().unwrap(), "deploy OR needle resume"), before);
+    assert_eq!(
+        ids(&store.read().unwrap(), "deploy OR needle resume"),
+        before
+    );
     assert_eq!(ids(&store.read().unwrap(), "webhook").len(), 2);
 }

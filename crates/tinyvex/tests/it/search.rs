@@ -19,11 +19,7 @@ const CASES: &[(&str, &[&str], &[&str])] = &[
     // A code identifier inside tool output, messages and patches.
     ("useUpdateTeamMember", &[SPECTORA, SERVICES], &[]),
     // A path matches as written (a phrase of its parts).
-    (
-        "teams/services/getTeamsWithStats.ts",
-        &[SPECTORA],
-        &[],
-    ),
+    ("teams/services/getTeamsWithStats.ts", &[SPECTORA], &[]),
     // A punctuation-heavy shell command, quotes and pipe included.
     (
         r#"rg "paramsSchema" -n apps/spectora-labs/src/app/api | head"#,
@@ -102,7 +98,10 @@ fn hand_made_queries_find_the_expected_threads() {
         for h in hits {
             let kind = h["kind"].as_str().unwrap();
             if !kinds.is_empty() && !kinds.contains(&kind) {
-                failures.push(format!("{query}: unexpected kind {kind} in {}", h["item_id"]));
+                failures.push(format!(
+                    "{query}: unexpected kind {kind} in {}",
+                    h["item_id"]
+                ));
             }
             check_hit_shape(query, h, &mut failures);
         }
