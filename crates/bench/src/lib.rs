@@ -7,7 +7,11 @@
 //! a [`session::Session`] writes its turns line by line with the [`json`] writer, [`text`]
 //! and a seeded [`rng::Rng`]. [`append::append`] continues existing files.
 //! Measuring: [`runner::run`] drives `tinyvex` through [`measure`] and writes [`report`]s;
-//! [`latency::run`] times `tinyvex serve` end to end (append → WebSocket `changes`, and startup).
+//! [`latency::run`] times `tinyvex serve` end to end (append → WebSocket `changes`, and startup);
+//! [`search_bench::run`] measures full-text search (index cost on ingest, query latency, how
+//! soon a new item is searchable).
+//! With the `compare-search` feature, `search_compare` measures SQLite FTS5 against tantivy on
+//! a store's items (`docs/search-engine-choice.md`).
 
 pub mod append;
 pub mod claude;
@@ -21,6 +25,12 @@ pub mod measure;
 pub mod report;
 pub mod rng;
 pub mod runner;
+pub mod search_bench;
+#[cfg(feature = "compare-search")]
+pub mod search_compare;
+pub mod search_live;
+pub mod search_queries;
+pub mod search_report;
 pub mod session;
 pub mod size;
 pub mod text;

@@ -42,6 +42,11 @@ enum Command {
     Ingest(RunOptions),
     /// Time `tinyvex serve`: append → `changes` on N WebSocket clients, and startup on a store
     Latency(LatencyOptions),
+    /// Time full-text search: index cost on ingest, `search` latency, append → live search hit
+    Search(tinyvex_bench::search_bench::SearchOptions),
+    /// Compare SQLite FTS5 and tantivy on a store's items: build time, size, latency, quality
+    #[cfg(feature = "compare-search")]
+    CompareSearch(tinyvex_bench::search_compare::CompareOptions),
 }
 
 #[derive(Debug, Args)]
@@ -273,6 +278,9 @@ fn main() -> ExitCode {
         Command::Check { dir, agent, json } => check(dir, agent, json),
         Command::Ingest(o) => run(o).map(|()| true),
         Command::Latency(o) => latency::run(o),
+        Command::Search(o) => tinyvex_bench::search_bench::run(o),
+        #[cfg(feature = "compare-search")]
+        Command::CompareSearch(o) => tinyvex_bench::search_compare::run(o),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
