@@ -22,6 +22,18 @@ use crate::measure::{self, RssMethod};
 use crate::runner::{count_items, sum_field};
 use crate::search_live::{latency_json, query_latency, searchable_latency};
 use crate::search_queries::{count_matches, have_sqlite3, table_sizes, Vocabulary};
+
+/// Bytes of the files in `dir` (0 when missing).
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok()?.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
 use crate::search_report;
 
 /// Options of `tinyvex-bench search`.
@@ -171,12 +183,18 @@ fn ingest_once(
     let items = count_items(&status);
     let wall = m.wall.as_secs_f64();
     let sizes = table_sizes(&db);
-    let fts_bytes = sizes.as_ref().map(|s| {
-        s.iter()
-            .filter(|(n, _)| n.starts_with("items_fts"))
-            .map(|(_, b)| b)
-            .sum::<u64>()
-    });
+    // The search index: tantivy's folder beside the store (an older build's FTS5 tables).
+    let mut index_dir = db.as_os_str().to_owned();
+    index_dir.push("-search");
+    let fts_bytes = sizes
+        .as_ref()
+        .map(|s| {
+            s.iter()
+                .filter(|(n, _)| n.starts_with("items_fts"))
+                .map(|(_, b)| b)
+                .sum::<u64>()
+        })
+        .map(|b| b + dir_size(Path::new(&index_dir)));
     let v = json!({
         "binary": label, "wall_s": wall,
         "mb_per_s": corpus_bytes as f64 / 1e6 / wall.max(1e-9),

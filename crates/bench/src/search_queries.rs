@@ -1,8 +1,10 @@
 //! The query set of `tinyvex-bench search`, drawn from the store being measured.
 //!
 //! The store is read with the `sqlite3` command-line shell (`-readonly -json`): the bench does
-//! not link SQLite, and the shell has FTS5, `fts5vocab` and `dbstat`. Words come from the
-//! index's own vocabulary (a temporary `fts5vocab` table gives each term's document count), so
+//! not link SQLite, and the shell has FTS5, `fts5vocab` and `dbstat`. Words come from a
+//! vocabulary built once beside the store (`<store>-vocab.sqlite3`, a contentless FTS5 table of
+//! the items' text, whose `fts5vocab` gives each term's document count; the product's own index
+//! is tantivy, which the shell cannot read), so
 //! rare, medium and very common words are chosen by how many items hold them; multi-word
 //! queries, phrases and prefixes come from the text of sampled items, so they match something.
 
@@ -127,12 +129,50 @@ pub struct Vocabulary {
     pub ts_p90: Option<i64>,
 }
 
+/// The side vocabulary file of a store.
+pub fn vocab_db(db: &Path) -> std::path::PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-vocab.sqlite3");
+    name.into()
+}
+
+/// Builds [`vocab_db`] unless it exists (about a minute per million items).
+fn ensure_vocab(db: &Path) -> Result<std::path::PathBuf> {
+    let vocab = vocab_db(db);
+    if vocab.exists() {
+        return Ok(vocab);
+    }
+    let tmp = vocab.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let store = db.display().to_string().replace('\'', "''");
+    let out = Command::new("sqlite3")
+        .arg(&tmp)
+        .arg(format!(
+            "ATTACH '{store}' AS s;
+             CREATE VIRTUAL TABLE items_fts USING fts5(text, command, output, content = '',
+                 tokenize = \"unicode61 remove_diacritics 2 tokenchars '_'\");
+             INSERT INTO items_fts(rowid, text, command, output)
+                 SELECT rowid, text, command, output FROM s.items
+                 WHERE coalesce(text, command, output) IS NOT NULL;"
+        ))
+        .output()
+        .context("running the sqlite3 shell (apt-get install sqlite3)")?;
+    if !out.status.success() {
+        bail!(
+            "building the vocabulary failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    std::fs::rename(&tmp, &vocab)?;
+    Ok(vocab)
+}
+
 impl Vocabulary {
     /// Reads the vocabulary, a sample of items, folders and times from `db`.
     pub fn read(db: &Path) -> Result<Vocabulary> {
         let mut v = Vocabulary::default();
         let rows = sqlite_json(
-            db,
+            &ensure_vocab(db)?,
             "CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, items_fts, 'row');
              SELECT term, doc FROM temp.vocab WHERE length(term) BETWEEN 3 AND 20
                AND term NOT GLOB '*[^a-z]*'",
@@ -362,7 +402,7 @@ impl Vocabulary {
 pub fn count_matches(db: &Path, fts: &str) -> Option<u64> {
     let lit = fts.replace('\'', "''");
     let rows = sqlite_json(
-        db,
+        &vocab_db(db),
         &format!("SELECT count(*) AS n FROM items_fts WHERE items_fts MATCH '{lit}'"),
     )
     .ok()?;

@@ -217,8 +217,14 @@ impl FromStr for ToolStatus {
 /// record"; the writer merges patches field by field (see each field).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ThreadPatch {
-    /// First real user prompt, one line. First value wins.
+    /// First real user prompt, one line. First value wins, unless
+    /// `title_at` says this one comes from earlier in the session.
     pub title: Option<String>,
+    /// When the prompt behind `title` was written, for sources whose
+    /// records are read in any order (OpenCode's part files): a title with
+    /// an earlier `title_at` replaces a stored one. Not stored otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_at: Option<TimestampMs>,
     /// Working directory / project. First value wins.
     pub cwd: Option<String>,
     /// Git branch when known. First value wins.

@@ -345,4 +345,9 @@ pub struct Status {
     /// Subscriptions caught up by one query after their client fell behind
     /// (its queue was full), since start.
     pub slow_catch_ups: u64,
+    /// Revision up to which the search index has caught up. Searches are
+    /// exact at any revision (newer items are checked one by one); this
+    /// only says how much of that work the index has taken over.
+    #[serde(default)]
+    pub search_indexed_revision: u64,
 }

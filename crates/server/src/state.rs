@@ -188,6 +188,7 @@ impl AppState {
         let reader = self.store.read()?;
         let (revision, store_rows, settings) =
             reader.snapshot(|r| Ok((r.revision()?.0, r.status()?, r.settings()?)))?;
+        let search_indexed_revision = reader.search_index()?.view().cursor.revision;
         drop(reader);
         let watch = self.watch.stats();
         let providers = watch
@@ -221,6 +222,7 @@ impl AppState {
             failed_batches: self.writer.failed_batches(),
             clients: self.clients.load(Ordering::Relaxed),
             slow_catch_ups: self.slow_catch_ups.load(Ordering::Relaxed),
+            search_indexed_revision,
         };
         *self.status_cache.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((revision, Instant::now(), status.clone()));

@@ -339,8 +339,11 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Merge thread metadata: first value wins for title, cwd, branch and
-    /// parent; last wins for model and agent version; earliest creation time.
+    /// Merge thread metadata: first value wins for cwd, branch and parent;
+    /// for the title too, unless a later patch says (by its `title_at`)
+    /// that it comes from earlier in the session than the stored one (files
+    /// of one session read in any order, as OpenCode's part files are);
+    /// last wins for model and agent version; earliest creation time.
     fn merge_thread(&mut self, thread: i64, p: &ThreadPatch) -> Result<()> {
         if p.is_empty() {
             return Ok(());
@@ -349,14 +352,16 @@ impl Tx<'_> {
             .conn
             .prepare_cached(
                 "UPDATE threads SET
-                    title = ifnull(title, ?2), cwd = ifnull(cwd, ?3), git_branch = ifnull(git_branch, ?4),
+                    title = CASE WHEN ?2 IS NOT NULL AND (title IS NULL OR ?10 < title_ts) THEN ?2 ELSE title END,
+                    title_ts = CASE WHEN ?2 IS NOT NULL AND (title IS NULL OR ?10 < title_ts) THEN ?10 ELSE title_ts END,
+                    cwd = ifnull(cwd, ?3), git_branch = ifnull(git_branch, ?4),
                     parent_session_id = ifnull(parent_session_id, ?5),
                     model = ifnull(?6, model), agent_version = ifnull(?7, agent_version),
                     created_at = CASE WHEN ?8 < ifnull(created_at, ?8 + 1) THEN ?8 ELSE created_at END,
                     updated_at = CASE WHEN ?8 > ifnull(updated_at, ?8 - 1) THEN ?8 ELSE updated_at END,
                     revision = ?9
                  WHERE rowid = ?1 AND (
-                    (title IS NULL AND ?2 IS NOT NULL) OR (cwd IS NULL AND ?3 IS NOT NULL)
+                    (?2 IS NOT NULL AND (title IS NULL OR ?10 < title_ts)) OR (cwd IS NULL AND ?3 IS NOT NULL)
                     OR (git_branch IS NULL AND ?4 IS NOT NULL) OR (parent_session_id IS NULL AND ?5 IS NOT NULL)
                     OR model IS NOT ifnull(?6, model) OR agent_version IS NOT ifnull(?7, agent_version)
                     OR ?8 < ifnull(created_at, ?8 + 1) OR ?8 > ifnull(updated_at, ?8 - 1))",
@@ -371,6 +376,7 @@ impl Tx<'_> {
                 p.agent_version,
                 p.created_at,
                 self.next_rev,
+                p.title_at,
             ])?;
         if n > 0 {
             self.changed = true;

@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 use tinyvex_model::Revision;
+use tinyvex_search::SearchIndex;
 
 mod apply;
 mod changes;
@@ -48,7 +49,7 @@ pub use changes::ChangeSet;
 pub use control::ControlWrite;
 pub use pool::Reader;
 pub use rows::{ItemQuery, ItemRow, ProviderStatus, ThreadPageCursor, ThreadQuery, ThreadRow};
-pub use search::{QueryError, SearchHit, SearchKind, SearchQuery};
+pub use search::{CatchUp, QueryError, SearchHit, SearchKind, SearchQuery};
 pub use writer::WriterClient;
 
 /// How long a connection waits for a lock held by another connection.
@@ -118,6 +119,9 @@ pub enum Error {
     /// A search query could not be understood.
     #[error("{0}")]
     Query(#[from] search::QueryError),
+    /// The search index failed (it is rebuilt from the store when needed).
+    #[error(transparent)]
+    Search(#[from] tinyvex_search::Error),
     /// Stored JSON did not parse.
     #[error("stored JSON is invalid: {0}")]
     Json(#[from] serde_json::Error),
@@ -199,7 +203,16 @@ impl Store {
         )?;
         configure_writer(&conn)?;
         migrations::run(&mut conn)?;
-        let pool = Arc::new(pool::Pool::new(path.to_path_buf(), options.read_pool_size));
+        let store_id: String =
+            conn.query_row("SELECT value FROM meta WHERE key = 'store_id'", [], |r| {
+                r.get(0)
+            })?;
+        let index = SearchIndex::open(&search_dir(path), &store_id)?;
+        let pool = Arc::new(pool::Pool::new(
+            path.to_path_buf(),
+            options.read_pool_size,
+            index,
+        ));
         tracing::debug!(path = %path.display(), "store opened");
         Ok(Store {
             inner: Arc::new(StoreInner {
@@ -221,7 +234,46 @@ impl Store {
             .unwrap_or_else(|e| e.into_inner())
             .take()
             .ok_or(Error::WriterAlreadyStarted)?;
-        WriterClient::start(conn, &self.inner.options)
+        let writer = WriterClient::start(conn, &self.inner.options)?;
+        let (tx, rx) = search::indexer::wake_channel();
+        writer.add_subscriber(tx.clone());
+        let index = self.inner.pool.search_index()?;
+        if let Some(indexer) =
+            search::indexer::Indexer::start(self.inner.pool.connect()?, &index, (tx, rx))?
+        {
+            writer.attach_indexer(indexer);
+        }
+        Ok(writer)
+    }
+
+    /// Bring the search index up to the store's revision now, in this
+    /// thread (`progress` gets the items applied so far). `None` when
+    /// another process holds the index: it keeps it current itself.
+    pub fn catch_up_search(&self, progress: impl FnMut(u64)) -> Result<Option<CatchUp>> {
+        let index = self.inner.pool.search_index()?;
+        let Some(mut updater) = index.writer(32 << 20)? else {
+            return Ok(None);
+        };
+        let conn = self.inner.pool.connect()?;
+        let done = search::indexer::catch_up(&conn, &mut updater, progress)?;
+        updater.finish()?;
+        Ok(Some(done))
+    }
+
+    /// Items stored after the search index's cursor (at most `limit + 1`
+    /// are counted): how far the index is behind.
+    pub fn search_lag(&self, limit: u64) -> Result<u64> {
+        let cursor = self.inner.pool.search_index()?.view().cursor;
+        let reader = self.read()?;
+        Ok(reader.connection().query_row(
+            "SELECT count(*) FROM (SELECT 1 FROM items WHERE (revision, rowid) > (?1, ?2) LIMIT ?3)",
+            rusqlite::params![
+                cursor.revision as i64,
+                cursor.rowid,
+                limit.min(i64::MAX as u64 - 1) as i64 + 1
+            ],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
     }
 
     /// Borrow a read-only connection from the pool (blocking while all are
@@ -246,6 +298,13 @@ impl Store {
         let guard = self.inner.write_conn.lock().unwrap();
         f(guard.as_ref().expect("writer not started"))
     }
+}
+
+/// The search index's folder: beside the database, named after it.
+pub fn search_dir(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-search");
+    PathBuf::from(name)
 }
 
 /// Pragmas of the write connection.

@@ -131,48 +131,25 @@ CREATE INDEX aliases_by_thread ON aliases(thread_id);
 INSERT INTO meta(key, value) VALUES ('store_id', lower(hex(randomblob(16)))), ('min_resume_revision', 0);
 INSERT INTO meta(key, value) VALUES ('settings_revision', 0), ('aliases_revision', 0);
 "#,
-    // 4: full-text search over items (user and assistant text, reasoning,
-    // tool commands and outputs). An external-content FTS5 index kept current
-    // by triggers, so it changes in the writer's own transaction: an item is
-    // searchable the moment it is committed. `_` is a token character so a
-    // `snake_case_name` is one word; a quoted `path/to/file.rs` is a phrase.
-    // Rows with nothing to index are neither inserted nor deleted (deleting
-    // values that were never indexed would skew the index's statistics).
-    // Existing items are indexed once here.
+    // 4: was an FTS5 index kept by triggers in the writer's transaction;
+    // replaced before release by the tantivy index beside the database
+    // (`tinyvex_search`), which costs the writer nothing and answers broad
+    // queries far faster (docs/search-engine-choice.md). Kept as a no-op so
+    // version numbers stay stable.
+    "SELECT 1;",
+    // 5: drop that FTS5 index from stores that ran migration 4.
     r#"
-CREATE VIRTUAL TABLE items_fts USING fts5(
-    text, command, output,
-    content = 'items', content_rowid = 'rowid',
-    tokenize = "unicode61 remove_diacritics 2 tokenchars '_'"
-);
-CREATE TRIGGER items_fts_insert AFTER INSERT ON items
-WHEN coalesce(new.text, new.command, new.output) IS NOT NULL BEGIN
-    INSERT INTO items_fts(rowid, text, command, output) VALUES (new.rowid, new.text, new.command, new.output);
-END;
-CREATE TRIGGER items_fts_delete AFTER DELETE ON items
-WHEN coalesce(old.text, old.command, old.output) IS NOT NULL BEGIN
-    INSERT INTO items_fts(items_fts, rowid, text, command, output) VALUES ('delete', old.rowid, old.text, old.command, old.output);
-END;
--- One trigger, so the old values leave the index before the new ones
--- enter (two triggers on one event fire in an unspecified order).
--- The writer's merge sets every column it may change; skip re-indexing
--- when none of the indexed ones did.
-CREATE TRIGGER items_fts_update AFTER UPDATE OF text, command, output ON items
-WHEN old.text IS NOT new.text OR old.command IS NOT new.command OR old.output IS NOT new.output BEGIN
-    INSERT INTO items_fts(items_fts, rowid, text, command, output)
-        SELECT 'delete', old.rowid, old.text, old.command, old.output
-        WHERE coalesce(old.text, old.command, old.output) IS NOT NULL;
-    INSERT INTO items_fts(rowid, text, command, output)
-        SELECT new.rowid, new.text, new.command, new.output
-        WHERE coalesce(new.text, new.command, new.output) IS NOT NULL;
-END;
-INSERT INTO items_fts(rowid, text, command, output)
-    SELECT rowid, text, command, output FROM items WHERE coalesce(text, command, output) IS NOT NULL;
+DROP TRIGGER IF EXISTS items_fts_insert;
+DROP TRIGGER IF EXISTS items_fts_delete;
+DROP TRIGGER IF EXISTS items_fts_update;
+DROP TABLE IF EXISTS items_fts;
+"#,
+    // 6: when the thread's title was said (`ThreadPatch::title_at`), so a title from earlier in the session replaces one
+    // read first from a later part of it.
+    r#"
+ALTER TABLE threads ADD COLUMN title_ts INTEGER;
 "#,
 ];
-
-/// The migration that creates (and fills) the search index.
-const SEARCH_INDEX_VERSION: usize = 4;
 
 /// Bring the database up to the newest schema version.
 pub fn run(conn: &mut Connection) -> Result<()> {
@@ -196,10 +173,6 @@ pub fn run(conn: &mut Connection) -> Result<()> {
             .map_err(fail)?;
         if now >= version as i64 {
             continue;
-        }
-        if version == SEARCH_INDEX_VERSION && current > 0 {
-            // The only slow step: indexing every item already stored.
-            tracing::warn!("building the search index over the stored items (once; about a minute per GB of store)");
         }
         tx.execute_batch(sql).map_err(fail)?;
         tx.execute_batch(&format!("PRAGMA user_version = {version}"))

@@ -4,12 +4,15 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
+use tinyvex_search::SearchIndex;
 
 use crate::{Result, BUSY_TIMEOUT};
 
-/// The read pool shared by every clone of a [`crate::Store`].
+/// The read pool shared by every clone of a [`crate::Store`], and the
+/// search index that its readers search.
 pub(crate) struct Pool {
     path: PathBuf,
+    search: SearchIndex,
     size: usize,
     state: Mutex<PoolState>,
     returned: Condvar,
@@ -22,9 +25,10 @@ struct PoolState {
 }
 
 impl Pool {
-    pub(crate) fn new(path: PathBuf, size: usize) -> Pool {
+    pub(crate) fn new(path: PathBuf, size: usize, search: SearchIndex) -> Pool {
         Pool {
             path,
+            search,
             size: size.max(1),
             state: Mutex::new(PoolState {
                 idle: Vec::new(),
@@ -65,7 +69,11 @@ impl Pool {
         }
     }
 
-    fn connect(&self) -> Result<Connection> {
+    pub(crate) fn search_index(&self) -> Result<SearchIndex> {
+        Ok(self.search.clone())
+    }
+
+    pub(crate) fn connect(&self) -> Result<Connection> {
         let conn = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -88,6 +96,10 @@ impl Reader {
     /// The underlying read-only connection, for ad-hoc queries.
     pub fn connection(&self) -> &Connection {
         self.conn.as_ref().expect("connection present until drop")
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
     }
 }
 

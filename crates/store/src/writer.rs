@@ -20,6 +20,7 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 use tinyvex_model::{now_ms, FileBatch, Revision};
 
 use crate::apply::{ThreadCache, Tx};
+use crate::search::indexer::Indexer;
 use crate::{ControlWrite, Error, Result, StoreOptions};
 
 /// Fixed queue cost of a batch on top of its source bytes, so that batches
@@ -89,10 +90,18 @@ struct ClientInner {
     tx: Option<SyncSender<Request>>,
     shared: Arc<Shared>,
     handle: Mutex<Option<JoinHandle<()>>>,
+    /// Follows the commits into the search index; stopped after the writer.
+    indexer: Mutex<Option<Indexer>>,
 }
 
 impl Drop for ClientInner {
     fn drop(&mut self) {
+        // The indexer's read connection closes before the writer's, so the
+        // writer's close is the last one and removes the WAL file. What is
+        // committed after it stopped is indexed on the next start.
+        if let Some(indexer) = lock(&self.indexer).take() {
+            indexer.stop();
+        }
         // Disconnect first so the thread sees the end of the queue, then wait
         // for it to commit what is left.
         drop(self.tx.take());
@@ -137,8 +146,25 @@ impl WriterClient {
                 tx: Some(tx),
                 shared,
                 handle: Mutex::new(Some(handle)),
+                indexer: Mutex::new(None),
             }),
         })
+    }
+
+    /// Notify `tx` of every commit, like [`WriterClient::subscribe_commits`].
+    pub(crate) fn add_subscriber(&self, tx: Sender<Revision>) {
+        lock(&self.inner.shared.subscribers).push(tx);
+    }
+
+    /// Whether this writer's process keeps the search index current (it
+    /// does unless another process held the index when the writer started).
+    pub fn has_indexer(&self) -> bool {
+        lock(&self.inner.indexer).is_some()
+    }
+
+    /// Stop `indexer` (after its last catch-up) when the writer stops.
+    pub(crate) fn attach_indexer(&self, indexer: Indexer) {
+        *lock(&self.inner.indexer) = Some(indexer);
     }
 
     fn send(&self, request: Request) -> Result<()> {
@@ -200,6 +226,11 @@ impl WriterClient {
     /// Other clones fail with [`Error::WriterStopped`] afterwards.
     pub fn shutdown(self) -> Result<()> {
         let flushed = self.flush().map(|_| ());
+        // Index everything flushed, and close the indexer's read connection
+        // before the writer's (the last close removes the WAL file).
+        if let Some(indexer) = lock(&self.inner.indexer).take() {
+            indexer.stop();
+        }
         let sent = self.send(Request::Shutdown);
         if let Some(handle) = lock(&self.inner.handle).take() {
             if handle.join().is_err() {

@@ -1,6 +1,7 @@
-//! Search over a store fed through the writer: the triggers keep the index
-//! exact (FTS5 integrity check), accents and case fold, filters apply in
-//! SQL, newer items rank first among equals.
+//! Search over a store fed through the writer: the indexer keeps the index
+//! exact (one document per item with text, cursor at the store's last
+//! change), accents and case fold, filters apply, newer items rank first
+//! among equals, and a search is exact even while the index lags.
 
 mod common;
 
@@ -17,11 +18,28 @@ fn ids(reader: &Reader, query: &str) -> Vec<String> {
         .collect()
 }
 
-/// The FTS5 index equals what the `items` table says it should hold.
+/// The index holds one document per item with text, and its cursor is at
+/// the store's last change.
 fn assert_index_exact(store: &Store) {
     let conn = rusqlite::Connection::open(store.path()).unwrap();
-    conn.execute_batch("INSERT INTO items_fts(items_fts) VALUES('integrity-check')")
-        .expect("the search index matches the items");
+    let (with_text, revision, rowid): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM items WHERE coalesce(text, command, output) IS NOT NULL),
+                    revision, rowid FROM items ORDER BY revision DESC, rowid DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let view = store.read().unwrap().search_index().unwrap().view();
+    assert_eq!(
+        view.num_docs(),
+        with_text as u64,
+        "one document per item with text"
+    );
+    assert_eq!(
+        (view.cursor.revision, view.cursor.rowid),
+        (revision as u64, rowid)
+    );
 }
 
 fn fill(store: &Store) {
@@ -93,7 +111,7 @@ fn fill(store: &Store) {
 }
 
 #[test]
-fn triggers_keep_the_index_exact_and_every_field_searchable() {
+fn the_indexer_keeps_the_index_exact_and_every_field_searchable() {
     let (_dir, store) = open();
     fill(&store);
     assert_index_exact(&store);
@@ -148,4 +166,90 @@ fn ingesting_again_changes_nothing_in_the_index() {
         before
     );
     assert_eq!(ids(&store.read().unwrap(), "webhook").len(), 2);
+}
+
+#[test]
+fn a_search_is_exact_while_the_index_lags() {
+    let (_dir, store) = open();
+    // Another holder of the index lock: the writer's indexer cannot start,
+    // so nothing gets indexed and every hit comes from the matcher.
+    let lock = store
+        .read()
+        .unwrap()
+        .search_index()
+        .unwrap()
+        .writer(16 << 20)
+        .unwrap();
+    assert!(lock.is_some());
+    fill(&store);
+    let r = store.read().unwrap();
+    assert_eq!(r.search_index().unwrap().view().num_docs(), 0);
+    assert_eq!(ids(&r, "needle"), ["codex-a/c1"]);
+    assert_eq!(ids(&r, "deploy webhook"), ["claude-b/a2", "codex-a/a1"]);
+    assert_eq!(ids(&r, "deploy provider:codex"), ["codex-a/a1"]);
+    assert_eq!(ids(&r, "\"the webhook\" cwd:/srv/app"), ["codex-a/a1"]);
+    assert_eq!(ids(&r, "resu* kind:user"), ["codex-a/u1"]);
+    let hit = &r.search_text("needle", 5, None).unwrap()[0];
+    assert_eq!(hit.snippet, "needle found in output");
+    assert_eq!(hit.highlights, vec![[0, 6]]);
+    drop(lock);
+    // Catching up gives the same answers from the index.
+    let done = store.catch_up_search(|_| {}).unwrap().unwrap();
+    assert_eq!(done.items, 4, "u1, a1, c1 (with its output), a2");
+    assert_index_exact(&store);
+    assert_eq!(ids(&r, "deploy webhook"), ["claude-b/a2", "codex-a/a1"]);
+    assert_eq!(ids(&r, "resu* kind:user"), ["codex-a/u1"]);
+}
+
+#[test]
+fn live_search_sees_only_what_changed_after_a_revision() {
+    let (_dir, store) = open();
+    fill(&store);
+    let r = store.read().unwrap();
+    let all = r.search_text("deploy", 50, None).unwrap();
+    let newest = all.iter().map(|h| h.revision).max().unwrap();
+    let oldest = all.iter().map(|h| h.revision).min().unwrap();
+    assert!(oldest < newest);
+    let since = tinyvex_model::Revision(oldest);
+    let changed = r.search_text("deploy", 50, Some(since)).unwrap();
+    assert_eq!(changed.len(), 1);
+    assert!(changed.iter().all(|h| h.revision > oldest));
+    assert!(r
+        .search_text("deploy", 50, Some(tinyvex_model::Revision(newest)))
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn a_lost_or_foreign_index_is_rebuilt_from_the_store() {
+    let (_dir, store) = open();
+    fill(&store);
+    let dir = tinyvex_store::search_dir(store.path());
+    let before = ids(&store.read().unwrap(), "deploy");
+    drop(store);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("meta.json"), "not json").unwrap();
+    let store = Store::open(&common_path(&dir)).unwrap();
+    // The broken index was replaced by an empty one; search is still exact.
+    assert_eq!(
+        store
+            .read()
+            .unwrap()
+            .search_index()
+            .unwrap()
+            .view()
+            .num_docs(),
+        0
+    );
+    assert_eq!(ids(&store.read().unwrap(), "deploy"), before);
+    store.catch_up_search(|_| {}).unwrap().unwrap();
+    assert_index_exact(&store);
+    assert_eq!(ids(&store.read().unwrap(), "deploy"), before);
+}
+
+/// The database path of an index folder.
+fn common_path(dir: &std::path::Path) -> std::path::PathBuf {
+    let s = dir.to_str().unwrap();
+    std::path::PathBuf::from(s.strip_suffix("-search").unwrap())
 }

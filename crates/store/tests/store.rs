@@ -202,6 +202,7 @@ fn thread_fields_merge_by_their_rules() {
         created_at: Some(created),
         parent_session_id: Some(format!("p-{title}")),
         agent_version: Some(format!("v-{model}")),
+        title_at: None,
     };
     writer
         .submit(batch(
@@ -496,4 +497,32 @@ fn readers_open_after_the_writer_closed() {
     let r = store.read().unwrap();
     assert_eq!(r.revision().unwrap(), rev);
     assert_eq!(r.thread("s").unwrap().unwrap().item_count, 1);
+}
+
+#[test]
+fn a_title_from_earlier_in_the_session_wins_whatever_the_reading_order() {
+    let (_dir, store) = open();
+    let writer = store.start_writer().unwrap();
+    let titled = |title: &str, at: Option<i64>| {
+        meta(ThreadPatch {
+            title: Some(title.into()),
+            title_at: at,
+            ..ThreadPatch::default()
+        })
+    };
+    let steps = [
+        titled("third prompt", Some(300)),
+        titled("first prompt", Some(100)),
+        titled("second prompt", Some(200)),
+        // Without a time: only fills an empty title.
+        titled("untimed", None),
+    ];
+    for (n, step) in steps.into_iter().enumerate() {
+        writer
+            .submit(batch(CODEX, "/a", Some("s"), n as u64 + 1, vec![step]))
+            .unwrap();
+        writer.flush().unwrap();
+    }
+    let t = store.read().unwrap().thread("codex-s").unwrap().unwrap();
+    assert_eq!(t.title.as_deref(), Some("first prompt"));
 }

@@ -246,8 +246,11 @@ pub(crate) fn part_events(v: &Value, msg: &MessageInfo, out: &mut Vec<ParsedEven
             };
             if user {
                 if let Some(title) = title_from_prompt(text) {
+                    // Part files are read in any order: the earliest
+                    // prompt must win, whichever is read first.
                     out.push(ParsedEvent::Thread(ThreadPatch {
                         title: Some(title),
+                        title_at: ts,
                         ..ThreadPatch::default()
                     }));
                 }

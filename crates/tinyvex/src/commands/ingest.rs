@@ -18,6 +18,8 @@ struct Summary {
     db: String,
     revision: u64,
     elapsed_ms: f64,
+    /// Time after the pass until the search index had caught up.
+    index_ms: f64,
     files_seen: u64,
     files_read: u64,
     files_unchanged: u64,
@@ -73,7 +75,15 @@ pub fn run(global: &GlobalArgs, args: IngestArgs) -> Result<ExitCode> {
     let ingestor = Ingestor::new(&providers, writer.clone(), IngestOptions::default());
     let pass = ingestor.run_once(&reader, &progress)?;
     progress.0.finish_and_clear();
+    writer.flush()?;
+    let indexing = std::time::Instant::now();
+    wait_for_search_index(
+        &store,
+        &writer,
+        !global.quiet && std::io::stderr().is_terminal(),
+    )?;
     writer.shutdown()?;
+    let index_ms = indexing.elapsed().as_secs_f64() * 1000.0;
 
     let after = reader.status()?;
     let revision = reader.revision()?.0;
@@ -100,6 +110,7 @@ pub fn run(global: &GlobalArgs, args: IngestArgs) -> Result<ExitCode> {
         db: store.path().display().to_string(),
         revision,
         elapsed_ms: pass.elapsed.as_secs_f64() * 1000.0,
+        index_ms,
         files_seen: sum(|l| l.pass.files_seen),
         files_read: sum(|l| l.pass.files_read),
         files_unchanged: sum(|l| l.pass.files_unchanged),
@@ -116,6 +127,54 @@ pub fn run(global: &GlobalArgs, args: IngestArgs) -> Result<ExitCode> {
         print_human(&summary);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Wait until the writer's indexer has indexed everything committed, with
+/// a progress bar on a terminal. Returns at once when another process
+/// keeps the index (a running `tinyvex serve`).
+fn wait_for_search_index(
+    store: &tinyvex_store::Store,
+    writer: &tinyvex_store::WriterClient,
+    show: bool,
+) -> Result<()> {
+    if !writer.has_indexer() {
+        return Ok(());
+    }
+    let total = store.search_lag(u64::MAX)?;
+    if total == 0 {
+        return Ok(());
+    }
+    let pb = if show {
+        let pb = ProgressBar::new(total);
+        pb.set_style(
+            ProgressStyle::with_template(
+                "{spinner} indexing for search [{bar:30}] {pos}/{len} items eta {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        pb
+    } else {
+        ProgressBar::hidden()
+    };
+    let (mut last, mut since) = (total, std::time::Instant::now());
+    loop {
+        let left = store.search_lag(u64::MAX)?;
+        pb.set_position(total.saturating_sub(left));
+        if left == 0 {
+            break;
+        }
+        if left != last {
+            (last, since) = (left, std::time::Instant::now());
+        } else if since.elapsed() > std::time::Duration::from_secs(30) {
+            // The indexer commits every few seconds while busy: stuck.
+            tracing::warn!(left, "the search index stopped catching up; `tinyvex search` still finds everything, only slower");
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    pb.finish_and_clear();
+    Ok(())
 }
 
 fn print_human(s: &Summary) {

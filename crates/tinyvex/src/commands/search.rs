@@ -9,6 +9,9 @@ use tinyvex_store::SearchHit;
 use crate::cli::{GlobalArgs, SearchArgs};
 use crate::printer;
 
+/// Unindexed items above which `search` indexes before searching.
+const CATCH_UP_ABOVE: u64 = 2_000;
+
 /// The query text with the flags appended as filters of the query language.
 fn query_text(args: &SearchArgs) -> String {
     let mut parts = vec![args.query.join(" ")];
@@ -43,6 +46,18 @@ fn query_text(args: &SearchArgs) -> String {
 
 pub fn run(global: &GlobalArgs, args: SearchArgs) -> Result<ExitCode> {
     let store = super::open_store(global)?;
+    // A few unindexed items are checked one by one; many (an index being
+    // rebuilt, no `serve` running since the last ingest) are indexed first,
+    // unless another process holds the index and is doing just that.
+    if store.search_lag(CATCH_UP_ABOVE)? > CATCH_UP_ABOVE {
+        let show = !global.quiet && std::io::stderr().is_terminal();
+        if show {
+            eprintln!("indexing new items for search…");
+        }
+        if let Some(done) = store.catch_up_search(|_| {})? {
+            tracing::info!(items = done.items, "search index caught up");
+        }
+    }
     let reader = store.read()?;
     let hits = reader.search_text(&query_text(&args), args.limit, None)?;
     if args.json {

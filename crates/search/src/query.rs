@@ -1,5 +1,5 @@
-//! The search query language, parsed into an FTS5 match expression and
-//! SQL filters.
+//! The search query language, parsed into [`Clause`]s of analyzed words
+//! and filters.
 //!
 //! ```text
 //! webhook signature              both words (any order, any column)
@@ -13,14 +13,116 @@
 //! after:2026-01-01  before:7d    dates (YYYY-MM-DD, RFC 3339, or N d/h ago)
 //! ```
 //!
-//! Every term is handed to FTS5 as a quoted string, so no user input is
-//! ever read as FTS5 syntax: punctuation-heavy shell commands are safe, and
-//! a term with punctuation (`path/to/file.rs`) becomes the phrase of its
-//! tokens.
+//! Terms are analyzed like the indexed text ([`crate::analyzer`]) and never
+//! read as any engine's syntax: punctuation-heavy shell commands are safe,
+//! and a term with punctuation (`path/to/file.rs`) becomes the phrase of
+//! its words.
 
-use tinyvex_model::{parse_rfc3339_ms, ProviderKind, TimestampMs};
+use std::str::FromStr;
 
-use crate::search::{SearchKind, SearchQuery};
+use serde::Serialize;
+use tinyvex_model::{now_ms, parse_rfc3339_ms, ProviderKind, Revision, TimestampMs};
+
+use crate::analyzer::{analyzer, normalize};
+
+/// Most hits one search returns.
+pub const MAX_HITS: usize = 500;
+
+/// Which items a search looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchKind {
+    /// What the user wrote.
+    User,
+    /// What the agent answered.
+    Assistant,
+    /// The agent's reasoning.
+    Reasoning,
+    /// Tool calls: commands and their output.
+    Tool,
+    /// Plans.
+    Plan,
+    /// Errors.
+    Error,
+}
+
+impl SearchKind {
+    /// The store's item kind.
+    pub fn item_kind(self) -> &'static str {
+        match self {
+            SearchKind::User => "user",
+            SearchKind::Assistant => "assistant",
+            SearchKind::Reasoning => "reasoning",
+            SearchKind::Tool => "tool_call",
+            SearchKind::Plan => "plan",
+            SearchKind::Error => "error",
+        }
+    }
+}
+
+impl FromStr for SearchKind {
+    type Err = &'static str;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(match s {
+            "user" => SearchKind::User,
+            "assistant" => SearchKind::Assistant,
+            "reasoning" => SearchKind::Reasoning,
+            "tool" | "tool_call" => SearchKind::Tool,
+            "plan" => SearchKind::Plan,
+            "error" => SearchKind::Error,
+            _ => return Err("one of user, assistant, reasoning, tool, plan, error"),
+        })
+    }
+}
+
+/// One condition on an item's text: its analyzed words must appear next to
+/// each other, in order, in one field (a single word: anywhere); with
+/// `prefix`, the last word is a prefix. A `negated` clause must not match.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Clause {
+    /// Normalized words, at least one.
+    pub words: Vec<String>,
+    /// The last word is a prefix (`sig*`).
+    pub prefix: bool,
+    /// `NOT word`.
+    pub negated: bool,
+}
+
+/// A parsed search: text clauses plus filters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// What the text must (and must not) contain; at least one clause is
+    /// positive.
+    pub clauses: Vec<Clause>,
+    /// Only this provider.
+    pub provider: Option<ProviderKind>,
+    /// Only threads whose working directory is this folder or below it.
+    pub cwd: Option<String>,
+    /// Only this thread (its id; resolve prefixes and aliases first).
+    pub thread: Option<String>,
+    /// Only items at or after this time.
+    pub after: Option<TimestampMs>,
+    /// Only items before this time.
+    pub before: Option<TimestampMs>,
+    /// Only these kinds (empty: all).
+    pub kinds: Vec<SearchKind>,
+    /// Only items changed after this revision (live search).
+    pub changed_after: Option<Revision>,
+    /// Most hits (clamped to 1..=[`MAX_HITS`]).
+    pub limit: usize,
+}
+
+impl SearchQuery {
+    /// Parse the query language with a limit of 20.
+    pub fn parse(input: &str) -> std::result::Result<SearchQuery, QueryError> {
+        let mut q = SearchQuery {
+            limit: 20,
+            ..SearchQuery::default()
+        };
+        parse_into(input, &mut q, now_ms())?;
+        Ok(q)
+    }
+}
 
 /// Why a query could not be understood.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -81,16 +183,6 @@ fn split(input: &str) -> Vec<String> {
 fn unquote(s: &str) -> &str {
     let s = s.strip_prefix('"').unwrap_or(s);
     s.strip_suffix('"').unwrap_or(s)
-}
-
-/// Has at least one character a tokenizer keeps.
-fn has_token(s: &str) -> bool {
-    s.chars().any(|c| c.is_alphanumeric() || c == '_')
-}
-
-/// FTS5 string literal: double quotes, inner quotes doubled.
-fn fts_string(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 /// A date filter: `YYYY-MM-DD`, RFC 3339, or `Nd` / `Nh` before `now`.
@@ -188,30 +280,30 @@ pub fn parse_into(
         };
         terms.push(term);
     }
-    query.fts = fts_expression(&terms).ok_or(QueryError::Empty)?;
+    query.clauses = clauses(&terms).ok_or(QueryError::Empty)?;
     Ok(())
 }
 
-/// The FTS5 expression: positive terms ANDed, then `NOT` each negative one.
-fn fts_expression(terms: &[Term]) -> Option<String> {
-    let mut positive = Vec::new();
-    let mut negative = Vec::new();
+/// Analyze the terms; terms without a word (`|`, `&&`) are dropped.
+fn clauses(terms: &[Term]) -> Option<Vec<Clause>> {
+    let mut a = analyzer();
+    let mut out = Vec::new();
     for term in terms {
-        match term {
-            Term::Word(w) | Term::Phrase(w) if has_token(w) => positive.push(fts_string(w)),
-            Term::Prefix(w) if has_token(w) => positive.push(format!("{}*", fts_string(w))),
-            Term::Not(w) if has_token(w) => negative.push(fts_string(w)),
-            _ => {}
+        let (text, prefix, negated) = match term {
+            Term::Word(w) | Term::Phrase(w) => (w, false, false),
+            Term::Prefix(w) => (w, true, false),
+            Term::Not(w) => (w, false, true),
+        };
+        let words = normalize(&mut a, text);
+        if !words.is_empty() {
+            out.push(Clause {
+                words,
+                prefix,
+                negated,
+            });
         }
     }
-    if positive.is_empty() {
-        return None;
-    }
-    let mut expr = positive.join(" AND ");
-    for n in negative {
-        expr = format!("({expr}) NOT {n}");
-    }
-    Some(expr)
+    out.iter().any(|c| !c.negated).then_some(out)
 }
 
 #[cfg(test)]
@@ -225,39 +317,45 @@ mod tests {
         parse_into(input, &mut q, NOW).map(|()| q)
     }
 
-    #[test]
-    fn words_phrases_prefixes_and_negation() {
-        assert_eq!(
-            parse("webhook signature").unwrap().fts,
-            r#""webhook" AND "signature""#
-        );
-        assert_eq!(
-            parse(r#""fix the webhook" sig*"#).unwrap().fts,
-            r#""fix the webhook" AND "sig"*"#
-        );
-        assert_eq!(
-            parse("webhook NOT flaky").unwrap().fts,
-            r#"("webhook") NOT "flaky""#
-        );
-        assert_eq!(parse("ls -la").unwrap().fts, r#""ls" AND "-la""#);
+    /// Clauses as short strings: `a b` for a phrase, `p*` for a prefix,
+    /// `-x` for a negation.
+    fn shown(input: &str) -> Vec<String> {
+        parse(input)
+            .unwrap()
+            .clauses
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}{}{}",
+                    if c.negated { "-" } else { "" },
+                    c.words.join(" "),
+                    if c.prefix { "*" } else { "" }
+                )
+            })
+            .collect()
     }
 
     #[test]
-    fn code_and_shell_text_is_never_fts_syntax() {
+    fn words_phrases_prefixes_and_negation() {
+        assert_eq!(shown("webhook signature"), ["webhook", "signature"]);
         assert_eq!(
-            parse("snake_case_name").unwrap().fts,
-            r#""snake_case_name""#
+            shown(r#""fix the Webhook" sig*"#),
+            ["fix the webhook", "sig*"]
         );
+        assert_eq!(shown("webhook NOT flaky"), ["webhook", "-flaky"]);
+        assert_eq!(shown("ls -la"), ["ls", "la"]);
+    }
+
+    #[test]
+    fn code_and_shell_text_is_never_syntax() {
+        assert_eq!(shown("snake_case_name"), ["snake_case_name"]);
+        assert_eq!(shown("path/to/file.rs"), ["path to file rs"]);
         assert_eq!(
-            parse("path/to/file.rs").unwrap().fts,
-            r#""path/to/file.rs""#
+            shown(r#"grep -rn "TODO" src | wc -l && echo $((1+2)) NEAR(x) OR *"#),
+            ["grep", "rn", "todo", "src", "wc", "l", "echo", "1 2", "near x", "or"]
         );
-        let q = parse(r#"grep -rn "TODO" src | wc -l && echo $((1+2)) NEAR(x) OR *"#).unwrap();
-        // Every term is a quoted string; operators-only tokens are dropped.
-        assert!(!q.fts.contains(" OR "), "{}", q.fts);
-        assert!(q.fts.contains(r#""NEAR(x)""#), "{}", q.fts);
-        assert!(q.fts.contains(r#""OR""#), "{}", q.fts);
-        assert_eq!(parse("std::io::Error").unwrap().fts, r#""std::io::Error""#);
+        assert_eq!(shown("std::io::Error"), ["std io error"]);
+        assert_eq!(shown("foo.ba*"), ["foo ba*"]);
     }
 
     #[test]
@@ -269,7 +367,7 @@ mod tests {
         assert_eq!(q.cwd.as_deref(), Some("/srv/app"));
         assert_eq!(q.after, parse_rfc3339_ms("2026-01-02T00:00:00Z"));
         assert_eq!(q.before, Some(NOW - 7 * 86_400_000));
-        assert_eq!(q.fts, r#""deploy""#);
+        assert_eq!(shown("deploy provider:claude"), ["deploy"]);
         assert!(matches!(
             parse("x provider:vim"),
             Err(QueryError::BadFilter { .. })
@@ -281,13 +379,11 @@ mod tests {
         assert_eq!(parse("provider:codex"), Err(QueryError::Empty));
         assert_eq!(parse("NOT only"), Err(QueryError::Empty));
         assert_eq!(parse("  "), Err(QueryError::Empty));
+        assert_eq!(parse("| && *"), Err(QueryError::Empty));
     }
 
     #[test]
     fn non_ascii() {
-        assert_eq!(
-            parse("überprüfung 日本語").unwrap().fts,
-            r#""überprüfung" AND "日本語""#
-        );
+        assert_eq!(shown("Überprüfung 日本語"), ["uberprufung", "日本語"]);
     }
 }

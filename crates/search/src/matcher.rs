@@ -1,0 +1,268 @@
+//! Matching a query against one item's text, without the index.
+//!
+//! Two uses: items the index has not caught up with yet (so a search is
+//! exact at the store's revision however far the index lags, and a live
+//! search sees a new item the moment it is committed), and snippets with
+//! highlighted matches for the hits. It analyzes text with the index's own
+//! analyzer, so it agrees with the index on what matches.
+
+use std::ops::Range;
+
+use tantivy::tokenizer::TextAnalyzer;
+
+use crate::analyzer::{analyzer, words, Word};
+use crate::index::View;
+use crate::query::Clause;
+use crate::FIELD_WEIGHTS;
+
+/// Words around the matches in a snippet.
+pub const SNIPPET_WORDS: usize = 24;
+
+/// BM25 parameters (tantivy's).
+const K1: f32 = 1.2;
+const B: f32 = 0.75;
+
+/// Matches a parsed query against items' text.
+pub struct Matcher {
+    clauses: Vec<Clause>,
+    analyzer: TextAnalyzer,
+}
+
+/// Where a query matched one item: each field's words and the word ranges
+/// of every positive clause's occurrences.
+#[derive(Debug, Default)]
+pub struct Match {
+    fields: [Vec<Word>; 3],
+    /// Per field, per positive clause (in order), its occurrences.
+    hits: [Vec<Vec<Range<usize>>>; 3],
+}
+
+/// Occurrences of `clause` in `words`, as word index ranges.
+fn occurrences(words: &[Word], clause: &Clause) -> Vec<Range<usize>> {
+    let n = clause.words.len();
+    if words.len() < n {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for start in 0..=words.len() - n {
+        let first = words[start].position;
+        let all = clause.words.iter().enumerate().all(|(k, want)| {
+            let w = &words[start + k];
+            let same = if clause.prefix && k + 1 == n {
+                w.text.starts_with(want.as_str())
+            } else {
+                w.text == *want
+            };
+            same && w.position == first + k
+        });
+        if all {
+            out.push(start..start + n);
+        }
+    }
+    out
+}
+
+impl Matcher {
+    /// A matcher for `clauses` (as parsed by [`crate::SearchQuery::parse`]).
+    pub fn new(clauses: &[Clause]) -> Matcher {
+        Matcher {
+            clauses: clauses.to_vec(),
+            analyzer: analyzer(),
+        }
+    }
+
+    /// Match an item's `text`, `command` and `output`: `None` unless every
+    /// positive clause occurs in some field and no negated one occurs in
+    /// any.
+    pub fn matches(&mut self, fields: [Option<&str>; 3]) -> Option<Match> {
+        let mut m = Match::default();
+        for (i, value) in fields.iter().enumerate() {
+            if let Some(text) = value {
+                m.fields[i] = words(&mut self.analyzer, text);
+            }
+        }
+        for clause in &self.clauses {
+            let found: [Vec<Range<usize>>; 3] =
+                std::array::from_fn(|i| occurrences(&m.fields[i], clause));
+            let any = found.iter().any(|f| !f.is_empty());
+            if clause.negated {
+                if any {
+                    return None;
+                }
+                continue;
+            }
+            if !any {
+                return None;
+            }
+            for (i, f) in found.into_iter().enumerate() {
+                m.hits[i].push(f);
+            }
+        }
+        Some(m)
+    }
+
+    /// A BM25 score for a match, close to the index's own (same weights,
+    /// statistics from `view`), for items the index does not have yet.
+    pub fn score(&self, m: &Match, view: &View) -> f32 {
+        let n = view.num_docs().max(1) as f32;
+        let positive = self.clauses.iter().filter(|c| !c.negated);
+        let mut score = 0.0;
+        for (c, clause) in positive.enumerate() {
+            for (field, weight) in FIELD_WEIGHTS.iter().enumerate() {
+                let tf = m.hits[field][c].len() as f32;
+                if tf == 0.0 {
+                    continue;
+                }
+                let (df, avg) = view.stats(field, &clause.words[0]);
+                let idf = (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
+                let len = m.fields[field].len() as f32;
+                let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg));
+                score += weight * idf * norm;
+            }
+        }
+        score
+    }
+
+    /// A fragment of about [`SNIPPET_WORDS`] words of the field where the
+    /// query matched most (weighted), as plain text, with the matched
+    /// ranges as `[start, end)` offsets in characters. `fields` must be
+    /// the text that was matched.
+    pub fn snippet(m: &Match, fields: [Option<&str>; 3]) -> (String, Vec<[usize; 2]>) {
+        let marked: [Vec<bool>; 3] = std::array::from_fn(|i| {
+            let mut marks = vec![false; m.fields[i].len()];
+            for occ in m.hits[i].iter().flatten() {
+                for w in occ.clone() {
+                    marks[w] = true;
+                }
+            }
+            marks
+        });
+        let best = (0..3).filter(|i| fields[*i].is_some()).max_by(|a, b| {
+            let weight =
+                |i: usize| marked[i].iter().filter(|x| **x).count() as f32 * FIELD_WEIGHTS[i];
+            weight(*a).total_cmp(&weight(*b)).then(b.cmp(a))
+        });
+        let Some(field) = best else {
+            return (String::new(), Vec::new());
+        };
+        let text = fields[field].unwrap_or_default();
+        window(text, &m.fields[field], &marked[field])
+    }
+}
+
+/// The window of [`SNIPPET_WORDS`] words holding the most marked words.
+fn window(text: &str, words: &[Word], marked: &[bool]) -> (String, Vec<[usize; 2]>) {
+    if words.is_empty() {
+        let s: String = text.chars().take(200).collect();
+        return (s, Vec::new());
+    }
+    let size = SNIPPET_WORDS.min(words.len());
+    let mut count: usize = marked[..size].iter().filter(|x| **x).count();
+    let (mut best, mut best_count) = (0, count);
+    for start in 1..=words.len() - size {
+        count += marked[start + size - 1] as usize;
+        count -= marked[start - 1] as usize;
+        if count > best_count {
+            (best, best_count) = (start, count);
+        }
+    }
+    // Some context before the first match when the window starts on it.
+    if marked.get(best).copied().unwrap_or(false) {
+        best = best.saturating_sub(3);
+    }
+    let end = (best + size).min(words.len());
+    let from = if best == 0 {
+        0
+    } else {
+        words[best].range.start
+    };
+    let to = if end == words.len() {
+        text.len()
+    } else {
+        words[end - 1].range.end
+    };
+    let mut out = String::new();
+    let mut chars = 0;
+    if from > 0 {
+        out.push('…');
+        chars = 1;
+    }
+    let mut ranges = Vec::new();
+    let mut at = from;
+    for (w, word) in words.iter().enumerate().take(end).skip(best) {
+        if !marked[w] {
+            continue;
+        }
+        let before = &text[at..word.range.start];
+        chars += before.chars().count();
+        out.push_str(before);
+        let inner = &text[word.range.clone()];
+        let n = inner.chars().count();
+        ranges.push([chars, chars + n]);
+        chars += n;
+        out.push_str(inner);
+        at = word.range.end;
+    }
+    out.push_str(&text[at..to]);
+    if to < text.len() {
+        out.push('…');
+    }
+    (out, ranges)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SearchQuery;
+
+    fn matcher(q: &str) -> Matcher {
+        Matcher::new(&SearchQuery::parse(q).unwrap().clauses)
+    }
+
+    #[test]
+    fn words_phrases_prefixes_and_not() {
+        let item = [Some("Fix the Webhook signature"), Some("cargo test"), None];
+        assert!(matcher("webhook").matches(item).is_some());
+        assert!(matcher("webhook cargo").matches(item).is_some());
+        assert!(matcher("\"the webhook\"").matches(item).is_some());
+        assert!(matcher("\"webhook the\"").matches(item).is_none());
+        assert!(matcher("sig*").matches(item).is_some());
+        assert!(matcher("\"the webh\"*").matches(item).is_some());
+        assert!(matcher("webhook NOT cargo").matches(item).is_none());
+        assert!(matcher("webhook NOT flaky").matches(item).is_some());
+        // A phrase must be within one field.
+        assert!(matcher("\"signature cargo\"").matches(item).is_none());
+    }
+
+    #[test]
+    fn snippet_marks_matches_in_characters() {
+        let text = "é ".repeat(40) + "fix the wébhook signature " + &"x ".repeat(40);
+        let fields = [Some(text.as_str()), None, None];
+        let mut m = matcher("webhook sig*");
+        let found = m.matches(fields).unwrap();
+        let (snippet, ranges) = Matcher::snippet(&found, fields);
+        assert!(
+            snippet.starts_with('…') && snippet.ends_with('…'),
+            "{snippet}"
+        );
+        let chars: Vec<char> = snippet.chars().collect();
+        let marked: Vec<String> = ranges
+            .iter()
+            .map(|[s, e]| chars[*s..*e].iter().collect())
+            .collect();
+        assert_eq!(marked, ["wébhook", "signature"]);
+    }
+
+    #[test]
+    fn snippet_prefers_the_weighted_field() {
+        let fields = [
+            Some("run it"),
+            Some("deploy now"),
+            Some("deploy deploy log"),
+        ];
+        let mut m = matcher("deploy");
+        let found = m.matches(fields).unwrap();
+        // output has two occurrences at weight 0.5; command one at 2.0.
+        assert_eq!(Matcher::snippet(&found, fields).0, "deploy now");
+    }
+}

@@ -1,0 +1,177 @@
+//! The indexer: a thread beside the writer that follows the change feed
+//! into the search index. It wakes on every commit (and once a second, for
+//! commits of other processes), reads the items changed after its cursor
+//! in `(revision, rowid)` order and upserts them. Commits to the index are
+//! grouped: at once when it has caught up (so a new item is searchable
+//! within a few milliseconds), at most every [`BUSY_COMMIT_INTERVAL`]
+//! during a bulk ingest. A crash loses nothing: the index's cursor is
+//! committed with it, and what came after is read again on restart.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rusqlite::{params, Connection};
+use tinyvex_model::Revision;
+use tinyvex_search::{Cursor, IndexUpdater, IndexedItem, SearchIndex};
+
+use crate::Result;
+
+/// Items read per query.
+const CHUNK: i64 = 2_000;
+/// Longest time between index commits while items keep coming.
+const BUSY_COMMIT_INTERVAL: Duration = Duration::from_secs(2);
+/// How often to look for commits of other processes.
+const POLL: Duration = Duration::from_secs(1);
+/// Memory of the index writer.
+const HEAP_BYTES: usize = 64 << 20;
+/// Sent on the wake channel to stop the thread.
+const STOP: Revision = Revision(u64::MAX);
+
+/// What one catch-up did.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CatchUp {
+    /// Items read from the store and applied.
+    pub items: u64,
+    /// Where the index is now.
+    pub cursor: Cursor,
+}
+
+/// Bring the index up to the store's current revision, reporting items
+/// applied to `progress` after each chunk.
+pub(crate) fn catch_up(
+    conn: &Connection,
+    updater: &mut IndexUpdater,
+    mut progress: impl FnMut(u64),
+) -> Result<CatchUp> {
+    let mut cursor = updater.cursor();
+    let mut done = CatchUp { items: 0, cursor };
+    let mut last_commit = Instant::now();
+    let mut stmt = conn.prepare_cached(
+        "SELECT rowid, thread, kind, ts, revision, text, command, output FROM items
+         WHERE (revision, rowid) > (?1, ?2) ORDER BY revision, rowid LIMIT ?3",
+    )?;
+    loop {
+        let mut rows = stmt.query(params![cursor.revision as i64, cursor.rowid, CHUNK])?;
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            let text = |i: usize| -> rusqlite::Result<Option<&str>> {
+                Ok(r.get_ref(i)?.as_str_or_null()?)
+            };
+            let item = IndexedItem {
+                rowid: r.get(0)?,
+                thread: r.get(1)?,
+                kind: text(2)?.unwrap_or(""),
+                ts: r.get(3)?,
+                revision: r.get::<_, i64>(4)? as u64,
+                text: text(5)?,
+                command: text(6)?,
+                output: text(7)?,
+            };
+            updater.upsert(&item)?;
+            cursor = Cursor {
+                revision: item.revision,
+                rowid: item.rowid,
+            };
+            n += 1;
+        }
+        done.items += n;
+        progress(done.items);
+        if n < CHUNK as u64 {
+            break;
+        }
+        if last_commit.elapsed() >= BUSY_COMMIT_INTERVAL {
+            updater.commit(cursor)?;
+            last_commit = Instant::now();
+        }
+    }
+    if cursor != updater.cursor() {
+        updater.commit(cursor)?;
+    }
+    done.cursor = cursor;
+    Ok(done)
+}
+
+/// The running indexer thread; see the module docs.
+pub(crate) struct Indexer {
+    wake: Sender<Revision>,
+    handle: JoinHandle<()>,
+}
+
+impl Indexer {
+    /// Start following commits (`wake` receives each new revision) with a
+    /// read connection of its own. `None` when another process holds the
+    /// index (it keeps it current).
+    pub(crate) fn start(
+        conn: Connection,
+        index: &SearchIndex,
+        wake: (Sender<Revision>, Receiver<Revision>),
+    ) -> Result<Option<Indexer>> {
+        let Some(updater) = index.writer(HEAP_BYTES)? else {
+            tracing::info!(dir = %index.dir().display(), "search index kept current by another process");
+            return Ok(None);
+        };
+        let (tx, rx) = wake;
+        let handle = std::thread::Builder::new()
+            .name("tinyvex-indexer".into())
+            .spawn(move || run(conn, updater, rx))?;
+        Ok(Some(Indexer { wake: tx, handle }))
+    }
+
+    /// Index what is left, then stop.
+    pub(crate) fn stop(self) {
+        let _ = self.wake.send(STOP);
+        if self.handle.join().is_err() {
+            tracing::error!("the search indexer panicked");
+        }
+    }
+}
+
+fn run(conn: Connection, mut updater: IndexUpdater, wake: Receiver<Revision>) {
+    let mut failing = false;
+    loop {
+        let started = Instant::now();
+        match catch_up(&conn, &mut updater, |_| {}) {
+            Ok(done) if done.items > 0 => {
+                failing = false;
+                tracing::debug!(
+                    items = done.items,
+                    revision = done.cursor.revision,
+                    ms = started.elapsed().as_millis() as u64,
+                    "search index updated"
+                );
+            }
+            Ok(_) => failing = false,
+            Err(e) if !failing => {
+                // Logged once per failure streak; retried on every wake.
+                failing = true;
+                tracing::error!(error = %e, "search index update failed; search falls back to scanning new items");
+            }
+            Err(_) => {}
+        }
+        let mut stop = false;
+        match wake.recv_timeout(POLL) {
+            Ok(rev) => stop = rev == STOP,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => stop = true,
+        }
+        // Coalesce a burst of commits into one catch-up.
+        while let Ok(rev) = wake.try_recv() {
+            stop |= rev == STOP;
+        }
+        if stop {
+            if let Err(e) = catch_up(&conn, &mut updater, |_| {}) {
+                tracing::error!(error = %e, "search index: last update failed");
+            }
+            if let Err(e) = updater.finish() {
+                tracing::warn!(error = %e, "search index: waiting for merges failed");
+            }
+            return;
+        }
+    }
+}
+
+/// A wake channel for [`Indexer::start`].
+pub(crate) fn wake_channel() -> (Sender<Revision>, Receiver<Revision>) {
+    mpsc::channel()
+}
