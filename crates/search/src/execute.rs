@@ -1,25 +1,41 @@
-//! Running a query on a [`View`]: clauses become tantivy queries over the
-//! three text fields (BM25, each field weighted by
-//! [`crate::FIELD_WEIGHTS`]), filters become non-scoring clauses, and the
-//! top candidates come back as store rowids with their scores.
+//! Running a query on a [`View`]: clauses become tantivy queries on the
+//! `body` field (BM25), filters become non-scoring clauses, and the top
+//! candidates come back as store rowids with their scores, times and
+//! revisions (read from fast fields, so ranking needs no row of the store).
 
 use std::ops::Bound;
 
 use tantivy::collector::TopDocs;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhrasePrefixQuery, PhraseQuery,
-    Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery,
+    BooleanQuery, ConstScoreQuery, EmptyQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query,
+    RangeQuery, RegexQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
 
 use crate::index::View;
 use crate::query::Clause;
-use crate::{Result, FIELD_WEIGHTS};
+use crate::Result;
+
+/// One candidate from the index.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Candidate {
+    /// The item's rowid in the store.
+    pub rowid: i64,
+    /// BM25 score.
+    pub score: f32,
+    /// Item time.
+    pub ts: Option<i64>,
+    /// Revision of the indexed version (the item's current one: items
+    /// changed since are past the view's cursor).
+    pub revision: u64,
+}
 
 /// Filters, resolved by the caller to what the index holds.
 #[derive(Clone, Debug, Default)]
 pub struct Filters {
+    /// Only items of this provider's threads.
+    pub provider: Option<String>,
     /// Only items of these thread rowids (`None`: any thread).
     pub threads: Option<Vec<i64>>,
     /// Only these item kinds (empty: any).
@@ -69,18 +85,6 @@ fn field_query(field: Field, clause: &Clause) -> Result<Box<dyn Query>> {
     })
 }
 
-/// A clause in any of the text fields, each field weighted.
-fn clause_query(view: &View, clause: &Clause) -> Result<Box<dyn Query>> {
-    let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(3);
-    for (field, weight) in view.fields.text.iter().zip(FIELD_WEIGHTS) {
-        should.push((
-            Occur::Should,
-            Box::new(BoostQuery::new(field_query(*field, clause)?, weight)),
-        ));
-    }
-    Ok(Box::new(BooleanQuery::new(should)))
-}
-
 /// A filter clause: must match, adds nothing to the score.
 fn filter(q: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
     (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0)))
@@ -96,7 +100,14 @@ fn build(view: &View, clauses: &[Clause], filters: &Filters) -> Result<Box<dyn Q
         } else {
             Occur::Must
         };
-        all.push((occur, clause_query(view, c)?));
+        all.push((occur, field_query(f.body, c)?));
+    }
+    if let Some(p) = &filters.provider {
+        let term = Term::from_field_text(f.provider, p);
+        all.push(filter(Box::new(TermQuery::new(
+            term,
+            IndexRecordOption::Basic,
+        ))));
     }
     if let Some(threads) = &filters.threads {
         if threads.is_empty() {
@@ -131,17 +142,21 @@ fn build(view: &View, clauses: &[Clause], filters: &Filters) -> Result<Box<dyn Q
         });
         all.push(filter(Box::new(RangeQuery::new(lower, upper))));
     }
+    // A single positive clause alone runs as itself (block-max WAND).
+    if all.len() == 1 && all[0].0 == Occur::Must {
+        return Ok(all.pop().expect("one clause").1);
+    }
     Ok(Box::new(BooleanQuery::new(all)))
 }
 
 impl View {
-    /// The best `limit` matching items as `(rowid, score)`, best first.
+    /// The best `limit` matching items, best first.
     pub fn top(
         &self,
         clauses: &[Clause],
         filters: &Filters,
         limit: usize,
-    ) -> Result<Vec<(i64, f32)>> {
+    ) -> Result<Vec<Candidate>> {
         if self.searcher.num_docs() == 0 || limit == 0 {
             return Ok(Vec::new());
         }
@@ -150,15 +165,25 @@ impl View {
             .searcher
             .search(&query, &TopDocs::with_limit(limit).order_by_score())?;
         let mut out = Vec::with_capacity(top.len());
+        // Columns opened once per segment (opening one parses its header).
+        let mut columns = std::collections::HashMap::new();
         for (score, addr) in top {
-            let rowids = self
-                .searcher
-                .segment_reader(addr.segment_ord)
-                .fast_fields()
-                .i64("rowid")?;
-            if let Some(rowid) = rowids.first(addr.doc_id) {
-                out.push((rowid, score));
-            }
+            let cols = match columns.entry(addr.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let fast = self.searcher.segment_reader(addr.segment_ord).fast_fields();
+                    e.insert((fast.i64("rowid")?, fast.i64("ts")?, fast.u64("revision")?))
+                }
+            };
+            let Some(rowid) = cols.0.first(addr.doc_id) else {
+                continue;
+            };
+            out.push(Candidate {
+                rowid,
+                score,
+                ts: cols.1.first(addr.doc_id),
+                revision: cols.2.first(addr.doc_id).unwrap_or(0),
+            });
         }
         Ok(out)
     }
@@ -168,10 +193,10 @@ impl View {
         self.searcher.num_docs()
     }
 
-    /// BM25 statistics of `word` in text field `field` (0, 1, 2): its
-    /// document frequency, and the field's average length in words.
-    pub fn stats(&self, field: usize, word: &str) -> (u64, f32) {
-        let f = self.fields.text[field];
+    /// BM25 statistics of `word`: its document frequency, and the average
+    /// length of an item's body in words.
+    pub fn stats(&self, word: &str) -> (u64, f32) {
+        let f = self.fields.body;
         let df = self
             .searcher
             .doc_freq(&Term::from_field_text(f, word))

@@ -2,9 +2,12 @@
 //! by revision: every commit records, as its payload, the [`Cursor`] up to
 //! which the store's items are in it (and the store's id, so an index is
 //! never used with another database). The index holds only what search
-//! needs to find and rank: the words of `text`, `command` and `output`,
-//! and the item's row id, thread row id, kind, time and revision for
-//! filters. Rows, titles and snippets come from the store.
+//! needs to find and rank: the words of `text`, `command` and `output` in
+//! one `body` field (one posting list per word, so a query of several words
+//! intersects plain lists and a one-word query is pruned by block-max
+//! WAND), and the item's row id, thread row id, provider, kind, time and
+//! revision for filters and ranking. Rows, titles and snippets come from
+//! the store.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -37,6 +40,12 @@ struct Payload {
     store_id: String,
     #[serde(flatten)]
     cursor: Cursor,
+    /// The largest item rowid ever indexed: a larger one cannot be in the
+    /// index yet, so adding it needs no delete first (deletes are the
+    /// costly part of an upsert: each is looked up in every segment at
+    /// commit). Unknown in older payloads: then every upsert deletes.
+    #[serde(default)]
+    max_rowid: Option<i64>,
 }
 
 /// One item as the index sees it.
@@ -46,6 +55,8 @@ pub struct IndexedItem<'a> {
     pub rowid: i64,
     /// Its thread's rowid.
     pub thread: i64,
+    /// Its thread's provider (`codex`, ...).
+    pub provider: &'a str,
     /// Item kind (`user`, `tool_call`, ...).
     pub kind: &'a str,
     /// Item time (ms since the epoch).
@@ -70,9 +81,10 @@ impl IndexedItem<'_> {
 /// The index's fields.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Fields {
-    /// `text`, `command`, `output`, in [`crate::FIELD_WEIGHTS`] order.
-    pub text: [Field; 3],
+    /// The words of `text`, `command` and `output` (three values).
+    pub body: Field,
     pub rowid: Field,
+    pub provider: Field,
     pub thread: Field,
     pub kind: Field,
     pub ts: Field,
@@ -88,12 +100,9 @@ fn schema() -> (Schema, Fields) {
     );
     let num = || NumericOptions::default().set_indexed().set_fast();
     let f = Fields {
-        text: [
-            b.add_text_field("text", words.clone()),
-            b.add_text_field("command", words.clone()),
-            b.add_text_field("output", words),
-        ],
+        body: b.add_text_field("body", words),
         rowid: b.add_i64_field("rowid", num()),
+        provider: b.add_text_field("provider", STRING),
         thread: b.add_i64_field("thread", num()),
         kind: b.add_text_field("kind", STRING),
         ts: b.add_i64_field("ts", num()),
@@ -118,6 +127,8 @@ struct Inner {
     reader: IndexReader,
     store_id: String,
     view: Mutex<View>,
+    /// As committed; see [`Payload::max_rowid`].
+    max_rowid: Mutex<Option<i64>>,
 }
 
 /// The search index of one store. Cheap to clone.
@@ -173,10 +184,10 @@ impl SearchIndex {
         // The payload first, then the reader: if another process commits
         // in between, the reader is newer than the cursor, which only
         // makes a search re-check a few items (never miss any).
-        let cursor = match index.load_metas()?.payload {
-            None => Cursor::default(),
+        let (cursor, max_rowid) = match index.load_metas()?.payload {
+            None => (Cursor::default(), Some(0)),
             Some(p) => match serde_json::from_str::<Payload>(&p) {
-                Ok(p) if p.store_id == store_id => p.cursor,
+                Ok(p) if p.store_id == store_id => (p.cursor, p.max_rowid),
                 _ => return Ok(None),
             },
         };
@@ -197,6 +208,7 @@ impl SearchIndex {
                 reader,
                 store_id: store_id.to_string(),
                 view: Mutex::new(view),
+                max_rowid: Mutex::new(max_rowid),
             }),
         }))
     }
@@ -223,6 +235,11 @@ impl SearchIndex {
                 index: self.clone(),
                 writer,
                 cursor: self.view().cursor,
+                max_rowid: *self
+                    .inner
+                    .max_rowid
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()),
                 pending: 0,
             })),
             Err(tantivy::TantivyError::LockFailure(LockError::LockBusy, _)) => Ok(None),
@@ -237,6 +254,7 @@ pub struct IndexUpdater {
     index: SearchIndex,
     writer: IndexWriter,
     cursor: Cursor,
+    max_rowid: Option<i64>,
     pending: usize,
 }
 
@@ -255,8 +273,13 @@ impl IndexUpdater {
     /// older one (so applying a change twice is harmless).
     pub fn upsert(&mut self, item: &IndexedItem<'_>) -> Result<()> {
         let f = self.index.inner.fields;
-        self.writer
-            .delete_term(Term::from_field_i64(f.rowid, item.rowid));
+        match self.max_rowid {
+            Some(max) if item.rowid > max => self.max_rowid = Some(item.rowid),
+            _ => {
+                self.writer
+                    .delete_term(Term::from_field_i64(f.rowid, item.rowid));
+            }
+        }
         self.pending += 1;
         if !item.has_text() {
             return Ok(());
@@ -264,15 +287,14 @@ impl IndexUpdater {
         let mut doc = TantivyDocument::default();
         doc.add_i64(f.rowid, item.rowid);
         doc.add_i64(f.thread, item.thread);
+        doc.add_text(f.provider, item.provider);
         doc.add_text(f.kind, item.kind);
         if let Some(ts) = item.ts {
             doc.add_i64(f.ts, ts);
         }
         doc.add_u64(f.revision, item.revision);
-        for (field, value) in f.text.iter().zip([item.text, item.command, item.output]) {
-            if let Some(v) = value {
-                doc.add_text(*field, v);
-            }
+        for v in [item.text, item.command, item.output].into_iter().flatten() {
+            doc.add_text(f.body, v);
         }
         self.writer.add_document(doc)?;
         Ok(())
@@ -285,6 +307,7 @@ impl IndexUpdater {
         let payload = serde_json::to_string(&Payload {
             store_id: inner.store_id.clone(),
             cursor,
+            max_rowid: self.max_rowid,
         })
         .expect("payload serializes");
         let mut prepared = self.writer.prepare_commit()?;
@@ -292,6 +315,7 @@ impl IndexUpdater {
         prepared.commit()?;
         inner.reader.reload()?;
         let searcher = inner.reader.searcher();
+        *inner.max_rowid.lock().unwrap_or_else(|e| e.into_inner()) = self.max_rowid;
         *inner.view.lock().unwrap_or_else(|e| e.into_inner()) = View {
             searcher,
             fields: inner.fields,
@@ -306,5 +330,88 @@ impl IndexUpdater {
     pub fn finish(self) -> Result<()> {
         self.writer.wait_merging_threads()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Filters, SearchQuery};
+
+    fn item(rowid: i64, revision: u64, text: &str) -> IndexedItem<'_> {
+        IndexedItem {
+            rowid,
+            thread: 1,
+            provider: "codex",
+            kind: "user",
+            ts: Some(1),
+            revision,
+            text: Some(text),
+            command: None,
+            output: None,
+        }
+    }
+
+    fn found(index: &SearchIndex, q: &str) -> Vec<i64> {
+        let q = SearchQuery::parse(q).unwrap();
+        let view = index.view();
+        let mut rows: Vec<i64> = view
+            .top(&q.clauses, &Filters::default(), 10)
+            .unwrap()
+            .iter()
+            .map(|c| c.rowid)
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    #[test]
+    fn upserts_replace_and_the_cursor_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("idx");
+        let index = SearchIndex::open(&path, "store-a").unwrap();
+        let mut w = index.writer(15 << 20).unwrap().unwrap();
+        w.upsert(&item(1, 1, "old words")).unwrap();
+        w.upsert(&item(2, 1, "other words")).unwrap();
+        w.commit(Cursor {
+            revision: 1,
+            rowid: 2,
+        })
+        .unwrap();
+        // Row 1 changes (a merged tool output, say): the old version goes.
+        w.upsert(&item(1, 2, "new words")).unwrap();
+        w.upsert(&item(3, 2, "third words")).unwrap();
+        w.commit(Cursor {
+            revision: 2,
+            rowid: 3,
+        })
+        .unwrap();
+        // Applying the same change again changes nothing.
+        w.upsert(&item(1, 2, "new words")).unwrap();
+        w.commit(Cursor {
+            revision: 2,
+            rowid: 3,
+        })
+        .unwrap();
+        assert_eq!(index.view().num_docs(), 3);
+        assert_eq!(found(&index, "old"), Vec::<i64>::new());
+        assert_eq!(found(&index, "new"), vec![1]);
+        assert_eq!(found(&index, "words"), vec![1, 2, 3]);
+        w.finish().unwrap();
+        drop(index);
+        let again = SearchIndex::open(&path, "store-a").unwrap();
+        assert_eq!(
+            again.view().cursor,
+            Cursor {
+                revision: 2,
+                rowid: 3
+            }
+        );
+        assert_eq!(found(&again, "words"), vec![1, 2, 3]);
+        // Another store's index is not reused.
+        drop(again);
+        let other = SearchIndex::open(&path, "store-b").unwrap();
+        assert_eq!(other.view().cursor, Cursor::default());
+        assert_eq!(other.view().num_docs(), 0);
     }
 }

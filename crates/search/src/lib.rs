@@ -6,8 +6,8 @@
 //! * [`query`]: the query language ([`SearchQuery::parse`]).
 //! * [`index`]: the tantivy index ([`SearchIndex`]), brought up to date by
 //!   the store's revision [`Cursor`] through an [`IndexUpdater`].
-//! * [`execute`]: top candidates for a query ([`View::top`]), BM25 with
-//!   per-field weights; filters never score.
+//! * [`execute`]: top candidates for a query ([`View::top`]), BM25;
+//!   filters never score.
 //! * [`matcher`]: the same query evaluated on one item's text, for items
 //!   not yet indexed and for snippets.
 //!
@@ -21,13 +21,14 @@ pub mod index;
 pub mod matcher;
 pub mod query;
 
-pub use execute::Filters;
+pub use execute::{Candidate, Filters};
 pub use index::{Cursor, IndexUpdater, IndexedItem, SearchIndex, View};
 pub use matcher::{Match, Matcher};
 pub use query::{Clause, QueryError, SearchKind, SearchQuery, MAX_HITS};
 
-/// Weights of the text fields in ranking: `text`, `command`, `output`. A
-/// command is short and says what was done; outputs are long and noisy.
+/// Weights of the text fields when choosing where to cut a snippet:
+/// `text`, `command`, `output`. A command is short and says what was done;
+/// outputs are long and noisy.
 pub const FIELD_WEIGHTS: [f32; 3] = [1.0, 2.0, 0.5];
 
 /// Everything that can go wrong in the index.

@@ -8,9 +8,9 @@
 
 use std::ops::Range;
 
-use tantivy::tokenizer::TextAnalyzer;
+use tantivy::tokenizer::{TextAnalyzer, TokenStream};
 
-use crate::analyzer::{analyzer, words, Word};
+use crate::analyzer::analyzer;
 use crate::index::View;
 use crate::query::Clause;
 use crate::FIELD_WEIGHTS;
@@ -26,6 +26,23 @@ const B: f32 = 0.75;
 pub struct Matcher {
     clauses: Vec<Clause>,
     analyzer: TextAnalyzer,
+    /// Every distinct query word (the first 64), and whether it is a
+    /// prefix: a text word gets bit `i` when it matches word `i`.
+    vocabulary: Vec<(String, bool)>,
+    /// Per clause, per word: its index in `vocabulary`.
+    clause_words: Vec<Vec<Option<usize>>>,
+}
+
+/// One word of an item's text: where it is and which query words it is.
+#[derive(Clone, Debug)]
+pub struct Word {
+    /// Position among the field's words (gaps where a long word was
+    /// dropped, as in the index).
+    pub position: usize,
+    /// Byte range in the field's text.
+    pub range: Range<usize>,
+    /// Bit `i`: matches the matcher's query word `i`.
+    mask: u64,
 }
 
 /// Where a query matched one item: each field's words and the word ranges
@@ -37,23 +54,20 @@ pub struct Match {
     hits: [Vec<Vec<Range<usize>>>; 3],
 }
 
-/// Occurrences of `clause` in `words`, as word index ranges.
-fn occurrences(words: &[Word], clause: &Clause) -> Vec<Range<usize>> {
-    let n = clause.words.len();
-    if words.len() < n {
+/// Occurrences of a clause (its words' vocabulary indexes) in `words`, as
+/// word index ranges.
+fn occurrences(words: &[Word], clause: &[Option<usize>]) -> Vec<Range<usize>> {
+    let n = clause.len();
+    if words.len() < n || clause.iter().any(Option::is_none) {
         return Vec::new();
     }
     let mut out = Vec::new();
     for start in 0..=words.len() - n {
         let first = words[start].position;
-        let all = clause.words.iter().enumerate().all(|(k, want)| {
+        let all = clause.iter().enumerate().all(|(k, bit)| {
             let w = &words[start + k];
-            let same = if clause.prefix && k + 1 == n {
-                w.text.starts_with(want.as_str())
-            } else {
-                w.text == *want
-            };
-            same && w.position == first + k
+            let bit = bit.expect("checked above");
+            w.mask & (1 << bit) != 0 && w.position == first + k
         });
         if all {
             out.push(start..start + n);
@@ -65,10 +79,61 @@ fn occurrences(words: &[Word], clause: &Clause) -> Vec<Range<usize>> {
 impl Matcher {
     /// A matcher for `clauses` (as parsed by [`crate::SearchQuery::parse`]).
     pub fn new(clauses: &[Clause]) -> Matcher {
+        let mut vocabulary: Vec<(String, bool)> = Vec::new();
+        let clause_words = clauses
+            .iter()
+            .map(|c| {
+                let n = c.words.len();
+                c.words
+                    .iter()
+                    .enumerate()
+                    .map(|(k, w)| {
+                        let entry = (w.clone(), c.prefix && k + 1 == n);
+                        match vocabulary.iter().position(|v| *v == entry) {
+                            Some(i) => Some(i),
+                            None if vocabulary.len() < 64 => {
+                                vocabulary.push(entry);
+                                Some(vocabulary.len() - 1)
+                            }
+                            // Past 64 distinct words a clause cannot match.
+                            None => None,
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
         Matcher {
             clauses: clauses.to_vec(),
             analyzer: analyzer(),
+            vocabulary,
+            clause_words,
         }
+    }
+
+    /// The words of `text` with their query-word bits, no copies of text.
+    fn words(&mut self, text: &str) -> Vec<Word> {
+        let mut out = Vec::new();
+        let mut stream = self.analyzer.token_stream(text);
+        while stream.advance() {
+            let t = stream.token();
+            let mut mask = 0u64;
+            for (i, (w, prefix)) in self.vocabulary.iter().enumerate() {
+                let hit = if *prefix {
+                    t.text.starts_with(w.as_str())
+                } else {
+                    t.text == *w
+                };
+                if hit {
+                    mask |= 1 << i;
+                }
+            }
+            out.push(Word {
+                position: t.position,
+                range: t.offset_from..t.offset_to,
+                mask,
+            });
+        }
+        out
     }
 
     /// Match an item's `text`, `command` and `output`: `None` unless every
@@ -78,12 +143,12 @@ impl Matcher {
         let mut m = Match::default();
         for (i, value) in fields.iter().enumerate() {
             if let Some(text) = value {
-                m.fields[i] = words(&mut self.analyzer, text);
+                m.fields[i] = self.words(text);
             }
         }
-        for clause in &self.clauses {
+        for (clause, words) in self.clauses.iter().zip(&self.clause_words) {
             let found: [Vec<Range<usize>>; 3] =
-                std::array::from_fn(|i| occurrences(&m.fields[i], clause));
+                std::array::from_fn(|i| occurrences(&m.fields[i], words));
             let any = found.iter().any(|f| !f.is_empty());
             if clause.negated {
                 if any {
@@ -101,24 +166,23 @@ impl Matcher {
         Some(m)
     }
 
-    /// A BM25 score for a match, close to the index's own (same weights,
-    /// statistics from `view`), for items the index does not have yet.
+    /// A BM25 score for a match, close to the index's own (the same
+    /// formula over the item's three fields as one body, statistics from
+    /// `view`), for items the index does not have yet.
     pub fn score(&self, m: &Match, view: &View) -> f32 {
         let n = view.num_docs().max(1) as f32;
+        let len: usize = m.fields.iter().map(Vec::len).sum();
         let positive = self.clauses.iter().filter(|c| !c.negated);
         let mut score = 0.0;
         for (c, clause) in positive.enumerate() {
-            for (field, weight) in FIELD_WEIGHTS.iter().enumerate() {
-                let tf = m.hits[field][c].len() as f32;
-                if tf == 0.0 {
-                    continue;
-                }
-                let (df, avg) = view.stats(field, &clause.words[0]);
-                let idf = (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
-                let len = m.fields[field].len() as f32;
-                let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg));
-                score += weight * idf * norm;
+            let tf: usize = (0..3).map(|f| m.hits[f][c].len()).sum();
+            if tf == 0 {
+                continue;
             }
+            let tf = tf as f32;
+            let (df, avg) = view.stats(&clause.words[0]);
+            let idf = (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
+            score += idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len as f32 / avg));
         }
         score
     }

@@ -19,12 +19,15 @@ use crate::Result;
 
 /// Items read per query.
 const CHUNK: i64 = 2_000;
-/// Longest time between index commits while items keep coming.
-const BUSY_COMMIT_INTERVAL: Duration = Duration::from_secs(2);
+/// Longest time between index commits while items keep coming. Searches
+/// never wait for the index (items past its cursor are checked one by
+/// one), so this only bounds that extra work; longer means fewer, larger
+/// segments and less merging during a bulk ingest.
+const BUSY_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 /// How often to look for commits of other processes.
 const POLL: Duration = Duration::from_secs(1);
 /// Memory of the index writer.
-const HEAP_BYTES: usize = 64 << 20;
+const HEAP_BYTES: usize = 128 << 20;
 /// Sent on the wake channel to stop the thread.
 const STOP: Revision = Revision(u64::MAX);
 
@@ -48,8 +51,10 @@ pub(crate) fn catch_up(
     let mut done = CatchUp { items: 0, cursor };
     let mut last_commit = Instant::now();
     let mut stmt = conn.prepare_cached(
-        "SELECT rowid, thread, kind, ts, revision, text, command, output FROM items
-         WHERE (revision, rowid) > (?1, ?2) ORDER BY revision, rowid LIMIT ?3",
+        "SELECT i.rowid, i.thread, i.kind, i.ts, i.revision, i.text, i.command, i.output,
+                t.provider
+         FROM items i JOIN threads t ON t.rowid = i.thread
+         WHERE (i.revision, i.rowid) > (?1, ?2) ORDER BY i.revision, i.rowid LIMIT ?3",
     )?;
     loop {
         let mut rows = stmt.query(params![cursor.revision as i64, cursor.rowid, CHUNK])?;
@@ -61,6 +66,7 @@ pub(crate) fn catch_up(
             let item = IndexedItem {
                 rowid: r.get(0)?,
                 thread: r.get(1)?,
+                provider: text(8)?.unwrap_or(""),
                 kind: text(2)?.unwrap_or(""),
                 ts: r.get(3)?,
                 revision: r.get::<_, i64>(4)? as u64,

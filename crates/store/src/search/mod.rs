@@ -16,7 +16,7 @@ use rusqlite::params;
 use rusqlite::types::Value;
 use serde::Serialize;
 use tinyvex_model::{format_ms, item_id, now_ms, Revision, TimestampMs};
-use tinyvex_search::{Filters, Matcher, SearchIndex, View};
+use tinyvex_search::{Candidate, Filters, Matcher, SearchIndex, View};
 
 use crate::{Reader, Result};
 
@@ -93,17 +93,9 @@ fn thread_conditions(q: &SearchQuery, sql: &mut String, args: &mut Vec<Value>) -
     args.len() > start
 }
 
-/// A candidate before snippets.
-struct Candidate {
-    rowid: i64,
-    ts: Option<i64>,
-    score: f64,
-    hit: SearchHit,
-}
-
 /// An item after the index's cursor, with its text.
 struct TailItem {
-    rowid: i64,
+    candidate: Candidate,
     text: [Option<String>; 3],
 }
 
@@ -134,12 +126,13 @@ impl Reader {
 
     /// Run a search; hits best first, exact at this reader's revision.
     pub fn search(&self, q: &SearchQuery) -> Result<Vec<SearchHit>> {
+        let started = std::time::Instant::now();
         let index = self.search_index()?;
         let view = index.view();
         let limit = q.limit.clamp(1, MAX_HITS);
         // Rank more candidates than asked for, so the recency boost can
         // promote a slightly less relevant but much newer item.
-        let candidates = (limit * 4).clamp(50, 2_000);
+        let wanted = (limit * 4).clamp(50, 2_000);
         let revision = self.revision()?.0;
         let since = q.changed_after.map_or(0, |r| r.0);
         let threads = self.thread_rowids(q)?;
@@ -147,6 +140,7 @@ impl Reader {
             return Ok(Vec::new());
         }
         let filters = Filters {
+            provider: self.provider_filter(q)?,
             threads,
             kinds: q.kinds.iter().map(|k| k.item_kind()).collect(),
             after: q.after,
@@ -154,44 +148,52 @@ impl Reader {
             revision_after: q.changed_after.map(|r| r.0),
             revision_max: Some(revision),
         };
-        let mut scored = if since >= view.cursor.revision {
+        let mut candidates = if since >= view.cursor.revision {
             Vec::new()
         } else {
-            view.top(&q.clauses, &filters, candidates)?
+            view.top(&q.clauses, &filters, wanted)?
         };
+        let t_index = started.elapsed();
         let tail = self.unindexed(q, &view, since, revision)?;
-        let changed: HashSet<i64> = tail.iter().map(|t| t.rowid).collect();
-        scored.retain(|(rowid, _)| !changed.contains(rowid));
+        let changed: HashSet<i64> = tail.iter().map(|t| t.candidate.rowid).collect();
+        candidates.retain(|c| !changed.contains(&c.rowid));
         let mut matcher = Matcher::new(&q.clauses);
         for item in &tail {
             if let Some(m) = matcher.matches(item.fields()) {
-                scored.push((item.rowid, matcher.score(&m, &view)));
+                candidates.push(Candidate {
+                    score: matcher.score(&m, &view),
+                    ..item.candidate
+                });
             }
         }
+        let t_tail = started.elapsed();
         let now = now_ms();
-        let mut found = Vec::with_capacity(scored.len());
-        for (rowid, score) in scored {
-            if let Some(mut c) = self.candidate(rowid)? {
-                c.score = score as f64 * recency(c.ts, now);
-                found.push(c);
-            }
-        }
-        found.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.rowid.cmp(&b.rowid)));
-        found.truncate(limit);
-        let mut hits = Vec::with_capacity(found.len());
-        for c in found {
-            let item = self.item_text(c.rowid)?;
-            let (snippet, highlights) = match matcher.matches(item.fields()) {
-                Some(m) => Matcher::snippet(&m, item.fields()),
-                None => (String::new(), Vec::new()),
+        let mut ranked: Vec<(f64, Candidate)> = candidates
+            .into_iter()
+            .map(|c| (c.score as f64 * recency(c.ts, now), c))
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.rowid.cmp(&b.1.rowid)));
+        ranked.truncate(limit);
+        let mut hits = Vec::with_capacity(ranked.len());
+        for (score, c) in ranked {
+            let Some(mut hit) = self.hit_row(&c)? else {
+                continue;
             };
-            hits.push(SearchHit {
-                score: c.score,
-                snippet,
-                highlights,
-                ..c.hit
-            });
+            let item = self.item_text(c.rowid)?;
+            if let Some(m) = matcher.matches(item.fields()) {
+                (hit.snippet, hit.highlights) = Matcher::snippet(&m, item.fields());
+            }
+            hit.score = score;
+            hits.push(hit);
         }
+        tracing::debug!(
+            index_us = t_index.as_micros() as u64,
+            tail_us = (t_tail - t_index).as_micros() as u64,
+            tail = tail.len(),
+            hits_us = (started.elapsed() - t_tail).as_micros() as u64,
+            hits = hits.len(),
+            "search"
+        );
         Ok(hits)
     }
 
@@ -200,14 +202,29 @@ impl Reader {
         self.pool().search_index()
     }
 
-    /// Rowids of the threads the query's thread filters allow; `None` when
-    /// it has none.
+    /// The provider filter for the index; `None` also when every thread is
+    /// of that provider (the filter would only cost time).
+    fn provider_filter(&self, q: &SearchQuery) -> Result<Option<String>> {
+        let Some(p) = q.provider else {
+            return Ok(None);
+        };
+        let others: bool = self.connection().query_row(
+            "SELECT EXISTS(SELECT 1 FROM threads WHERE provider <> ?1)",
+            [p.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(others.then(|| p.as_str().to_string()))
+    }
+
+    /// Rowids of the threads the query's folder and thread filters allow;
+    /// `None` when it has none (the provider is filtered in the index).
     fn thread_rowids(&self, q: &SearchQuery) -> Result<Option<Vec<i64>>> {
-        let mut sql = String::from("SELECT t.rowid FROM threads t WHERE 1");
-        let mut args = Vec::new();
-        if !thread_conditions(q, &mut sql, &mut args) {
+        if q.cwd.is_none() && q.thread.is_none() {
             return Ok(None);
         }
+        let mut sql = String::from("SELECT t.rowid FROM threads t WHERE 1");
+        let mut args = Vec::new();
+        thread_conditions(q, &mut sql, &mut args);
         let mut stmt = self.connection().prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
         Ok(Some(rows.collect::<rusqlite::Result<_>>()?))
@@ -226,7 +243,7 @@ impl Reader {
             return Ok(Vec::new());
         }
         let mut sql = String::from(
-            "SELECT i.rowid, i.text, i.command, i.output FROM items i
+            "SELECT i.rowid, i.ts, i.revision, i.text, i.command, i.output FROM items i
              JOIN threads t ON t.rowid = i.thread
              WHERE (i.revision, i.rowid) > (?1, ?2) AND i.revision > ?3 AND i.revision <= ?4
                AND coalesce(i.text, i.command, i.output) IS NOT NULL",
@@ -264,8 +281,13 @@ impl Reader {
         let mut stmt = self.connection().prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
             Ok(TailItem {
-                rowid: r.get(0)?,
-                text: [r.get(1)?, r.get(2)?, r.get(3)?],
+                candidate: Candidate {
+                    rowid: r.get(0)?,
+                    score: 0.0,
+                    ts: r.get(1)?,
+                    revision: r.get::<_, i64>(2)? as u64,
+                },
+                text: [r.get(3)?, r.get(4)?, r.get(5)?],
             })
         })?;
         let mut items: Vec<TailItem> = rows.collect::<rusqlite::Result<_>>()?;
@@ -280,37 +302,33 @@ impl Reader {
         Ok(items)
     }
 
-    /// A hit's row (no snippet yet); `None` if the item is gone.
-    fn candidate(&self, rowid: i64) -> Result<Option<Candidate>> {
+    /// A hit's row (no snippet yet); `None` if the item is gone. Reads
+    /// only the columns stored before the item's text: time and revision
+    /// come from the candidate.
+    fn hit_row(&self, c: &Candidate) -> Result<Option<SearchHit>> {
         let mut stmt = self.connection().prepare_cached(
-            "SELECT i.ts, i.key, i.seq, i.kind, i.revision, t.id, t.provider, t.title, t.cwd
+            "SELECT i.key, i.seq, i.kind, t.id, t.provider, t.title, t.cwd
              FROM items i JOIN threads t ON t.rowid = i.thread WHERE i.rowid = ?1",
         )?;
-        let mut rows = stmt.query(params![rowid])?;
+        let mut rows = stmt.query(params![c.rowid])?;
         let Some(r) = rows.next()? else {
             return Ok(None);
         };
-        let ts: Option<i64> = r.get(0)?;
-        let key: String = r.get(1)?;
-        let thread_id: String = r.get(5)?;
-        Ok(Some(Candidate {
-            rowid,
-            ts,
+        let key: String = r.get(0)?;
+        let thread_id: String = r.get(3)?;
+        Ok(Some(SearchHit {
+            item_id: item_id(&thread_id, &key),
+            seq: r.get(1)?,
+            kind: r.get(2)?,
+            revision: c.revision,
+            thread_id,
+            ts: c.ts.map(format_ms),
             score: 0.0,
-            hit: SearchHit {
-                item_id: item_id(&thread_id, &key),
-                seq: r.get(2)?,
-                kind: r.get(3)?,
-                revision: r.get::<_, i64>(4)? as u64,
-                thread_id,
-                ts: ts.map(format_ms),
-                score: 0.0,
-                snippet: String::new(),
-                highlights: Vec::new(),
-                provider: r.get(6)?,
-                thread_title: r.get(7)?,
-                cwd: r.get(8)?,
-            },
+            snippet: String::new(),
+            highlights: Vec::new(),
+            provider: r.get(4)?,
+            thread_title: r.get(5)?,
+            cwd: r.get(6)?,
         }))
     }
 
@@ -321,7 +339,15 @@ impl Reader {
         let text = stmt
             .query_row(params![rowid], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]))
             .unwrap_or_default();
-        Ok(TailItem { rowid, text })
+        Ok(TailItem {
+            candidate: Candidate {
+                rowid,
+                score: 0.0,
+                ts: None,
+                revision: 0,
+            },
+            text,
+        })
     }
 }
 
