@@ -31,6 +31,16 @@ pub struct Candidate {
     pub revision: u64,
 }
 
+/// A phrase all of whose words are in more items than this is "broad":
+/// checking its positions in every item holding them all costs tens of
+/// milliseconds on a million items.
+pub const BROAD_PHRASE_DOCS: u64 = 50_000;
+
+/// A broad phrase without a time filter is looked for among the newest
+/// this many items first (by rowid, which grows as items are stored); the
+/// older ones are searched only when those give too few candidates.
+pub const BROAD_PHRASE_WINDOW: i64 = 100_000;
+
 /// Filters, resolved by the caller to what the index holds.
 #[derive(Clone, Debug, Default)]
 pub struct Filters {
@@ -91,7 +101,12 @@ fn filter(q: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
 }
 
 /// The whole tantivy query.
-fn build(view: &View, clauses: &[Clause], filters: &Filters) -> Result<Box<dyn Query>> {
+fn build(
+    view: &View,
+    clauses: &[Clause],
+    filters: &Filters,
+    rowids: Option<(Bound<i64>, Bound<i64>)>,
+) -> Result<Box<dyn Query>> {
     let f = &view.fields;
     let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for c in clauses {
@@ -101,6 +116,13 @@ fn build(view: &View, clauses: &[Clause], filters: &Filters) -> Result<Box<dyn Q
             Occur::Must
         };
         all.push((occur, field_query(f.body, c)?));
+    }
+    if let Some((lower, upper)) = rowids {
+        let term = |r: i64| Term::from_field_i64(f.rowid, r);
+        all.push(filter(Box::new(RangeQuery::new(
+            lower.map(term),
+            upper.map(term),
+        ))));
     }
     if let Some(p) = &filters.provider {
         let term = Term::from_field_text(f.provider, p);
@@ -160,10 +182,30 @@ impl View {
         if self.searcher.num_docs() == 0 || limit == 0 {
             return Ok(Vec::new());
         }
-        let query = build(self, clauses, filters)?;
-        let top = self
-            .searcher
-            .search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+        let time_filtered = filters.after.is_some() || filters.before.is_some();
+        let top = if !time_filtered && clauses.iter().any(|c| self.is_broad_phrase(c)) {
+            // Newest items first; the rest only if they hold too few.
+            let from = self.max_rowid() - BROAD_PHRASE_WINDOW;
+            let newest = (Bound::Included(from), Bound::Unbounded);
+            let query = build(self, clauses, filters, Some(newest))?;
+            let mut top = self
+                .searcher
+                .search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+            if top.len() < limit {
+                let older = (Bound::Unbounded, Bound::Excluded(from));
+                let query = build(self, clauses, filters, Some(older))?;
+                let more = self.searcher.search(
+                    &query,
+                    &TopDocs::with_limit(limit - top.len()).order_by_score(),
+                )?;
+                top.extend(more);
+            }
+            top
+        } else {
+            let query = build(self, clauses, filters, None)?;
+            self.searcher
+                .search(&query, &TopDocs::with_limit(limit).order_by_score())?
+        };
         let mut out = Vec::with_capacity(top.len());
         // Columns opened once per segment (opening one parses its header).
         let mut columns = std::collections::HashMap::new();
@@ -186,6 +228,40 @@ impl View {
             });
         }
         Ok(out)
+    }
+
+    /// A positive phrase whose rarest word is in more than
+    /// [`BROAD_PHRASE_DOCS`] items.
+    fn is_broad_phrase(&self, c: &Clause) -> bool {
+        if c.negated || c.words.len() < 2 {
+            return false;
+        }
+        let body = self.fields.body;
+        c.words
+            .iter()
+            .take(if c.prefix {
+                c.words.len() - 1
+            } else {
+                c.words.len()
+            })
+            .map(|w| {
+                self.searcher
+                    .doc_freq(&Term::from_field_text(body, w))
+                    .unwrap_or(0)
+            })
+            .min()
+            .is_some_and(|df| df > BROAD_PHRASE_DOCS)
+    }
+
+    /// The largest item rowid in the index (0 when empty).
+    fn max_rowid(&self) -> i64 {
+        self.searcher
+            .segment_readers()
+            .iter()
+            .filter_map(|s| s.fast_fields().i64("rowid").ok())
+            .map(|c| c.max_value())
+            .max()
+            .unwrap_or(0)
     }
 
     /// Documents in the index.

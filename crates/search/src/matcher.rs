@@ -35,7 +35,7 @@ pub struct Matcher {
 
 /// One word of an item's text: where it is and which query words it is.
 #[derive(Clone, Debug)]
-pub struct Word {
+pub struct TextWord {
     /// Position among the field's words (gaps where a long word was
     /// dropped, as in the index).
     pub position: usize,
@@ -49,14 +49,14 @@ pub struct Word {
 /// of every positive clause's occurrences.
 #[derive(Debug, Default)]
 pub struct Match {
-    fields: [Vec<Word>; 3],
+    fields: [Vec<TextWord>; 3],
     /// Per field, per positive clause (in order), its occurrences.
     hits: [Vec<Vec<Range<usize>>>; 3],
 }
 
 /// Occurrences of a clause (its words' vocabulary indexes) in `words`, as
 /// word index ranges.
-fn occurrences(words: &[Word], clause: &[Option<usize>]) -> Vec<Range<usize>> {
+fn occurrences(words: &[TextWord], clause: &[Option<usize>]) -> Vec<Range<usize>> {
     let n = clause.len();
     if words.len() < n || clause.iter().any(Option::is_none) {
         return Vec::new();
@@ -111,7 +111,7 @@ impl Matcher {
     }
 
     /// The words of `text` with their query-word bits, no copies of text.
-    fn words(&mut self, text: &str) -> Vec<Word> {
+    fn words(&mut self, text: &str) -> Vec<TextWord> {
         let mut out = Vec::new();
         let mut stream = self.analyzer.token_stream(text);
         while stream.advance() {
@@ -127,7 +127,7 @@ impl Matcher {
                     mask |= 1 << i;
                 }
             }
-            out.push(Word {
+            out.push(TextWord {
                 position: t.position,
                 range: t.offset_from..t.offset_to,
                 mask,
@@ -215,7 +215,7 @@ impl Matcher {
 }
 
 /// The window of [`SNIPPET_WORDS`] words holding the most marked words.
-fn window(text: &str, words: &[Word], marked: &[bool]) -> (String, Vec<[usize; 2]>) {
+fn window(text: &str, words: &[TextWord], marked: &[bool]) -> (String, Vec<[usize; 2]>) {
     if words.is_empty() {
         let s: String = text.chars().take(200).collect();
         return (s, Vec::new());
@@ -230,9 +230,11 @@ fn window(text: &str, words: &[Word], marked: &[bool]) -> (String, Vec<[usize; 2
             (best, best_count) = (start, count);
         }
     }
-    // Some context before the first match when the window starts on it.
-    if marked.get(best).copied().unwrap_or(false) {
-        best = best.saturating_sub(3);
+    // Center the window on its matches, for context on both sides.
+    let in_window = || (best..best + size).filter(|w| marked[*w]);
+    if let (Some(first), Some(last)) = (in_window().next(), in_window().next_back()) {
+        let middle = (first + last) / 2;
+        best = middle.saturating_sub(size / 2).min(words.len() - size);
     }
     let end = (best + size).min(words.len());
     let from = if best == 0 {
