@@ -229,8 +229,13 @@ impl SearchIndex {
 
     /// Take the index's writer lock, or `None` when another process (a
     /// running `tinyvex serve`, say) holds it and keeps the index current.
-    pub fn writer(&self, heap_bytes: usize) -> Result<Option<IndexUpdater>> {
-        match self.inner.index.writer_with_num_threads(1, heap_bytes) {
+    /// `threads` index in parallel, sharing `heap_bytes` of buffers.
+    pub fn writer(&self, threads: usize, heap_bytes: usize) -> Result<Option<IndexUpdater>> {
+        match self
+            .inner
+            .index
+            .writer_with_num_threads(threads.max(1), heap_bytes)
+        {
             Ok(writer) => Ok(Some(IndexUpdater {
                 index: self.clone(),
                 writer,
@@ -370,7 +375,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("idx");
         let index = SearchIndex::open(&path, "store-a").unwrap();
-        let mut w = index.writer(15 << 20).unwrap().unwrap();
+        let mut w = index.writer(1, 15 << 20).unwrap().unwrap();
         w.upsert(&item(1, 1, "old words")).unwrap();
         w.upsert(&item(2, 1, "other words")).unwrap();
         w.commit(Cursor {

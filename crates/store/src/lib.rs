@@ -251,7 +251,9 @@ impl Store {
     /// another process holds the index: it keeps it current itself.
     pub fn catch_up_search(&self, progress: impl FnMut(u64)) -> Result<Option<CatchUp>> {
         let index = self.inner.pool.search_index()?;
-        let Some(mut updater) = index.writer(32 << 20)? else {
+        let Some(mut updater) =
+            index.writer(search::indexer::THREADS, search::indexer::HEAP_BYTES)?
+        else {
             return Ok(None);
         };
         let conn = self.inner.pool.connect()?;

@@ -178,7 +178,7 @@ fn a_search_is_exact_while_the_index_lags() {
         .unwrap()
         .search_index()
         .unwrap()
-        .writer(16 << 20)
+        .writer(1, 16 << 20)
         .unwrap();
     assert!(lock.is_some());
     fill(&store);

@@ -26,8 +26,11 @@ const CHUNK: i64 = 2_000;
 const BUSY_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 /// How often to look for commits of other processes.
 const POLL: Duration = Duration::from_secs(1);
-/// Memory of the index writer.
-const HEAP_BYTES: usize = 128 << 20;
+/// Memory of the index writer (split between its threads).
+pub(crate) const HEAP_BYTES: usize = 128 << 20;
+/// Indexing threads: two, so a bulk catch-up uses both cores of a small
+/// machine once the ingest is done (while it runs, they share them).
+pub(crate) const THREADS: usize = 2;
 /// Sent on the wake channel to stop the thread.
 const STOP: Revision = Revision(u64::MAX);
 
@@ -113,7 +116,7 @@ impl Indexer {
         index: &SearchIndex,
         wake: (Sender<Revision>, Receiver<Revision>),
     ) -> Result<Option<Indexer>> {
-        let Some(updater) = index.writer(HEAP_BYTES)? else {
+        let Some(updater) = index.writer(THREADS, HEAP_BYTES)? else {
             tracing::info!(dir = %index.dir().display(), "search index kept current by another process");
             return Ok(None);
         };
