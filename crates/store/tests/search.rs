@@ -253,3 +253,48 @@ fn common_path(dir: &std::path::Path) -> std::path::PathBuf {
     let s = dir.to_str().unwrap();
     std::path::PathBuf::from(s.strip_suffix("-search").unwrap())
 }
+
+#[test]
+fn a_broad_prefix_is_answered_from_the_newest_items() {
+    let (_dir, store) = open();
+    let writer = store.start_writer().unwrap();
+    // More distinct words with one prefix than the index enumerates.
+    let n = tinyvex_search::execute::MAX_PREFIX_SCAN + 100;
+    let events = (0..n)
+        .map(|i| {
+            text(
+                &format!("k{i}"),
+                i as i64,
+                ItemKind::Assistant,
+                now_ms(),
+                &format!("zzword{i} and more"),
+            )
+        })
+        .collect();
+    writer
+        .submit(batch(ProviderKind::Codex, "/a", Some("a"), 10, events))
+        .unwrap();
+    writer.shutdown().unwrap();
+    let r = store.read().unwrap();
+    let view = r.search_index().unwrap().view();
+    let q = SearchQuery::parse("zzw*").unwrap();
+    assert!(view.has_broad_prefix(&q.clauses));
+    let hits = r.search_text("zzw*", 5, None).unwrap();
+    assert_eq!(hits.len(), 5);
+    // All among the newest matches (a window of 4 × 5 candidates).
+    for h in &hits {
+        assert!(
+            h.seq >= n as i64 - 50,
+            "{} is not among the newest",
+            h.item_id
+        );
+        assert!(h.snippet.contains("zzword"), "{}", h.snippet);
+    }
+    // Exact: a filter that excludes every item leaves nothing.
+    assert!(r.search_text("zzw* kind:user", 5, None).unwrap().is_empty());
+    // A narrow prefix goes through the index as usual.
+    let want = (0..n)
+        .filter(|i| format!("zzword{i}").starts_with("zzword419"))
+        .count();
+    assert_eq!(r.search_text("zzword419*", 50, None).unwrap().len(), want);
+}

@@ -21,6 +21,7 @@ use tinyvex_search::{Candidate, Filters, Matcher, SearchIndex, View};
 use crate::{Reader, Result};
 
 pub(crate) mod indexer;
+mod newest;
 
 pub use indexer::CatchUp;
 pub use tinyvex_search::{QueryError, SearchKind, SearchQuery, MAX_HITS};
@@ -108,6 +109,30 @@ fn thread_conditions(q: &SearchQuery, sql: &mut String, args: &mut Vec<Value>) -
     args.len() > start
 }
 
+/// SQL conditions on items `i` (joined to their thread `t`) for every
+/// filter of the query but the revision ones.
+fn item_conditions(q: &SearchQuery, sql: &mut String, args: &mut Vec<Value>) {
+    thread_conditions(q, sql, args);
+    let mut arg = |sql: &mut String, clause: &str, v: Value| {
+        args.push(v);
+        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(after) = q.after {
+        arg(sql, " AND i.ts >= ?", Value::Integer(after));
+    }
+    if let Some(before) = q.before {
+        arg(sql, " AND i.ts < ?", Value::Integer(before));
+    }
+    if !q.kinds.is_empty() {
+        sql.push_str(" AND i.kind IN (");
+        for (n, kind) in q.kinds.iter().enumerate() {
+            let sep = if n == 0 { "?" } else { ", ?" };
+            arg(sql, sep, Value::Text(kind.item_kind().into()));
+        }
+        sql.push(')');
+    }
+}
+
 /// An item after the index's cursor, with its text.
 struct TailItem {
     candidate: Candidate,
@@ -163,31 +188,50 @@ impl Reader {
             revision_after: q.changed_after.map(|r| r.0),
             revision_max: Some(revision),
         };
-        let mut candidates = if since >= view.cursor.revision {
-            Vec::new()
-        } else {
-            view.top(&q.clauses, &filters, wanted)?
-        };
-        let t_index = started.elapsed();
-        let tail = self.unindexed(q, &view, since, revision)?;
-        let changed: HashSet<i64> = tail.iter().map(|t| t.candidate.rowid).collect();
-        candidates.retain(|c| !changed.contains(&c.rowid));
         let mut matcher = Matcher::new(&q.clauses);
-        for item in &tail {
-            if let Some(m) = matcher.matches(item.fields()) {
-                candidates.push(Candidate {
-                    score: matcher.score(&m, &view),
-                    ..item.candidate
-                });
+        let newest = if view.has_broad_prefix(&q.clauses) {
+            self.newest_matches(q, &view, since, revision, wanted, &mut matcher)?
+        } else {
+            None
+        };
+        let t_index;
+        let mut tail_len = 0;
+        let candidates = match newest {
+            // The newest matches, read from the store: nothing to add.
+            Some(found) => {
+                t_index = started.elapsed();
+                found
             }
-        }
+            None => {
+                let mut candidates = if since >= view.cursor.revision {
+                    Vec::new()
+                } else {
+                    view.top(&q.clauses, &filters, wanted)?
+                };
+                t_index = started.elapsed();
+                let tail = self.unindexed(q, &view, since, revision)?;
+                tail_len = tail.len();
+                let changed: HashSet<i64> = tail.iter().map(|t| t.candidate.rowid).collect();
+                candidates.retain(|c| !changed.contains(&c.rowid));
+                for item in &tail {
+                    if let Some(m) = matcher.matches(item.fields()) {
+                        candidates.push(Candidate {
+                            score: matcher.score(&m, &view),
+                            ..item.candidate
+                        });
+                    }
+                }
+                candidates
+            }
+        };
         let t_tail = started.elapsed();
         let now = now_ms();
         let mut ranked: Vec<(f64, Candidate)> = candidates
             .into_iter()
             .map(|c| (c.score as f64 * recency(c.ts, now), c))
             .collect();
-        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.rowid.cmp(&b.1.rowid)));
+        // Equal scores: the newer item (larger rowid) first.
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.rowid.cmp(&a.1.rowid)));
         ranked.truncate(limit);
         let mut hits = Vec::with_capacity(ranked.len());
         for (score, c) in ranked {
@@ -210,7 +254,7 @@ impl Reader {
         tracing::debug!(
             index_us = t_index.as_micros() as u64,
             tail_us = (t_tail - t_index).as_micros() as u64,
-            tail = tail.len(),
+            tail = tail_len,
             hits_us = (started.elapsed() - t_tail).as_micros() as u64,
             hits = hits.len(),
             "search"
@@ -275,25 +319,11 @@ impl Reader {
             Value::Integer(since as i64),
             Value::Integer(revision as i64),
         ];
-        thread_conditions(q, &mut sql, &mut args);
+        item_conditions(q, &mut sql, &mut args);
         let mut arg = |sql: &mut String, clause: &str, v: Value| {
             args.push(v);
             sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
         };
-        if let Some(after) = q.after {
-            arg(&mut sql, " AND i.ts >= ?", Value::Integer(after));
-        }
-        if let Some(before) = q.before {
-            arg(&mut sql, " AND i.ts < ?", Value::Integer(before));
-        }
-        if !q.kinds.is_empty() {
-            sql.push_str(" AND i.kind IN (");
-            for (n, kind) in q.kinds.iter().enumerate() {
-                let sep = if n == 0 { "?" } else { ", ?" };
-                arg(&mut sql, sep, Value::Text(kind.item_kind().into()));
-            }
-            sql.push(')');
-        }
         arg(
             &mut sql,
             " ORDER BY i.revision, i.rowid LIMIT ?",
