@@ -136,10 +136,40 @@ impl Matcher {
         out
     }
 
+    /// Whether every positive clause's words could be in `fields`: a word
+    /// the analyzer would find in an ASCII text is in it as written, but
+    /// for case. A cheap test that turns most non-matching items away
+    /// before any analysis (text with other characters is let through:
+    /// accents fold).
+    fn could_match(&self, fields: [Option<&str>; 3]) -> bool {
+        let mut lowered: [Option<Option<Vec<u8>>>; 3] = [None, None, None];
+        self.clauses.iter().filter(|c| !c.negated).all(|clause| {
+            clause.words.iter().all(|word| {
+                if !word.is_ascii() {
+                    return true;
+                }
+                (0..3).any(|i| {
+                    let Some(text) = fields[i] else { return false };
+                    let low = lowered[i].get_or_insert_with(|| {
+                        text.is_ascii()
+                            .then(|| text.as_bytes().to_ascii_lowercase())
+                    });
+                    match low {
+                        Some(low) => memchr::memmem::find(low, word.as_bytes()).is_some(),
+                        None => true,
+                    }
+                })
+            })
+        })
+    }
+
     /// Match an item's `text`, `command` and `output`: `None` unless every
     /// positive clause occurs in some field and no negated one occurs in
     /// any.
     pub fn matches(&mut self, fields: [Option<&str>; 3]) -> Option<Match> {
+        if !self.could_match(fields) {
+            return None;
+        }
         let mut m = Match::default();
         for (i, value) in fields.iter().enumerate() {
             if let Some(text) = value {
@@ -296,6 +326,13 @@ mod tests {
         assert!(matcher("\"the webh\"*").matches(item).is_some());
         assert!(matcher("webhook NOT cargo").matches(item).is_none());
         assert!(matcher("webhook NOT flaky").matches(item).is_some());
+        assert!(matcher("hook").matches(item).is_none(), "a part of a word");
+        let accented = [Some("Résumé écrit"), None, None];
+        assert!(
+            matcher("resume").matches(accented).is_some(),
+            "accents fold"
+        );
+        assert!(matcher("ecri*").matches(accented).is_some());
         // A phrase must be within one field.
         assert!(matcher("\"signature cargo\"").matches(item).is_none());
     }
