@@ -18,6 +18,19 @@ use crate::FIELD_WEIGHTS;
 /// Words around the matches in a snippet.
 pub const SNIPPET_WORDS: usize = 24;
 
+/// Bytes of a field a snippet is first looked for in (its start, then
+/// around the first occurrence of a query word), before the whole field.
+pub const SNIPPET_SCAN_BYTES: usize = 16 * 1024;
+
+/// The largest character boundary of `text` at or below `at`.
+fn floor_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
 /// BM25 parameters (tantivy's).
 const K1: f32 = 1.2;
 const B: f32 = 0.75;
@@ -217,6 +230,65 @@ impl Matcher {
         score
     }
 
+    /// The snippet of an item that matches: looked for in the start of
+    /// each field, then around the first occurrence of a query word, and
+    /// only then in the whole text (a long tool output is analyzed whole
+    /// only when the cheap places miss). Empty if the item does not match.
+    pub fn snippet_of(&mut self, fields: [Option<&str>; 3]) -> (String, Vec<[usize; 2]>) {
+        let heads = fields.map(|f| f.map(|t| &t[..floor_boundary(t, SNIPPET_SCAN_BYTES)]));
+        if let Some(m) = self.matches(heads) {
+            return Self::snippet(&m, heads);
+        }
+        let around = fields.map(|f| f.map(|t| self.around_first_word(t)));
+        let slices = around.map(|a| a.map(|(s, _)| s));
+        if let Some(m) = self.matches(slices) {
+            let (mut text, mut ranges) = Self::snippet(&m, slices);
+            // The slice may start or end inside the field: say so.
+            let (field, offset) = (0..3)
+                .filter_map(|i| around[i].map(|(s, o)| (i, s, o)))
+                .find(|(_, s, _)| s.contains(text.trim_matches('…')))
+                .map_or((0, 0), |(i, _, o)| (i, o));
+            if offset > 0 && !text.starts_with('…') {
+                text.insert(0, '…');
+                ranges.iter_mut().for_each(|r| *r = [r[0] + 1, r[1] + 1]);
+            }
+            let slice_end = around[field].map_or(0, |(s, o)| o + s.len());
+            if slice_end < fields[field].map_or(0, str::len) && !text.ends_with('…') {
+                text.push('…');
+            }
+            return (text, ranges);
+        }
+        match self.matches(fields) {
+            Some(m) => Self::snippet(&m, fields),
+            None => (String::new(), Vec::new()),
+        }
+    }
+
+    /// About [`SNIPPET_SCAN_BYTES`] of `text` around the first occurrence
+    /// of a positive query word (ASCII text only), with its byte offset;
+    /// the start of the text otherwise.
+    fn around_first_word<'t>(&self, text: &'t str) -> (&'t str, usize) {
+        let start_slice = |t: &'t str| (&t[..floor_boundary(t, SNIPPET_SCAN_BYTES)], 0);
+        if text.len() <= SNIPPET_SCAN_BYTES || !text.is_ascii() {
+            return start_slice(text);
+        }
+        let low = text.as_bytes().to_ascii_lowercase();
+        let first = self
+            .clauses
+            .iter()
+            .filter(|c| !c.negated)
+            .filter_map(|c| c.words.first())
+            .filter_map(|w| memchr::memmem::find(&low, w.as_bytes()))
+            .min();
+        let Some(at) = first else {
+            return start_slice(text);
+        };
+        // ASCII: every byte offset is a character boundary.
+        let from = at.saturating_sub(SNIPPET_SCAN_BYTES / 2);
+        let to = (from + SNIPPET_SCAN_BYTES).min(text.len());
+        (&text[from..to], from)
+    }
+
     /// A fragment of about [`SNIPPET_WORDS`] words of the field where the
     /// query matched most (weighted), as plain text, with the matched
     /// ranges as `[start, end)` offsets in characters. `fields` must be
@@ -354,6 +426,23 @@ mod tests {
             .map(|[s, e]| chars[*s..*e].iter().collect())
             .collect();
         assert_eq!(marked, ["wébhook", "signature"]);
+    }
+
+    #[test]
+    fn a_match_deep_in_a_long_output_gets_its_snippet() {
+        let long =
+            "filler words here ".repeat(5_000) + "the needle is here " + &"tail ".repeat(100);
+        let fields = [None, None, Some(long.as_str())];
+        let mut m = matcher("needle");
+        let (snippet, ranges) = m.snippet_of(fields);
+        assert!(
+            snippet.starts_with('…') && snippet.ends_with('…'),
+            "{snippet}"
+        );
+        let chars: Vec<char> = snippet.chars().collect();
+        let [s, e] = ranges[0];
+        assert_eq!(chars[s..e].iter().collect::<String>(), "needle");
+        assert_eq!(matcher("absent").snippet_of(fields).0, "");
     }
 
     #[test]

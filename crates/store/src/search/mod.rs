@@ -31,21 +31,6 @@ pub use tinyvex_search::{QueryError, SearchKind, SearchQuery, MAX_HITS};
 /// results until the indexer catches up, and a warning says so.
 const TAIL_LIMIT: i64 = 20_000;
 
-/// Bytes of each field a snippet is first looked for in.
-const SNIPPET_SCAN_BYTES: usize = 16 * 1024;
-
-/// The first `max` bytes of `text`, cut at a character boundary.
-fn head(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 /// One matching item.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SearchHit {
@@ -239,15 +224,7 @@ impl Reader {
                 continue;
             };
             let item = self.item_text(c.rowid)?;
-            // Most matches are near the start: look there first, and read
-            // a long output whole only when they are not.
-            let fields = item.fields();
-            let head = fields.map(|f| f.map(|t| head(t, SNIPPET_SCAN_BYTES)));
-            if let Some(m) = matcher.matches(head) {
-                (hit.snippet, hit.highlights) = Matcher::snippet(&m, head);
-            } else if let Some(m) = matcher.matches(fields) {
-                (hit.snippet, hit.highlights) = Matcher::snippet(&m, fields);
-            }
+            (hit.snippet, hit.highlights) = matcher.snippet_of(item.fields());
             hit.score = score;
             hits.push(hit);
         }
@@ -405,13 +382,6 @@ impl Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn head_cuts_at_a_character_boundary() {
-        assert_eq!(head("héllo", 2), "h");
-        assert_eq!(head("héllo", 3), "hé");
-        assert_eq!(head("héllo", 100), "héllo");
-    }
 
     #[test]
     fn newer_items_get_a_bigger_boost() {
