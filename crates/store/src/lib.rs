@@ -237,7 +237,7 @@ impl Store {
         let writer = WriterClient::start(conn, &self.inner.options)?;
         let (tx, rx) = search::indexer::wake_channel();
         writer.add_subscriber(tx.clone());
-        let index = self.inner.pool.search_index()?;
+        let index = self.inner.pool.search_index();
         if let Some(indexer) =
             search::indexer::Indexer::start(self.inner.pool.connect()?, &index, (tx, rx))?
         {
@@ -250,7 +250,7 @@ impl Store {
     /// thread (`progress` gets the items applied so far). `None` when
     /// another process holds the index: it keeps it current itself.
     pub fn catch_up_search(&self, progress: impl FnMut(u64)) -> Result<Option<CatchUp>> {
-        let index = self.inner.pool.search_index()?;
+        let index = self.inner.pool.search_index();
         let Some(mut updater) =
             index.writer(search::indexer::THREADS, search::indexer::HEAP_BYTES)?
         else {
@@ -265,7 +265,7 @@ impl Store {
     /// Items stored after the search index's cursor (at most `limit + 1`
     /// are counted): how far the index is behind.
     pub fn search_lag(&self, limit: u64) -> Result<u64> {
-        let cursor = self.inner.pool.search_index()?.view().cursor;
+        let cursor = self.inner.pool.search_index().view().cursor;
         let reader = self.read()?;
         Ok(reader.connection().query_row(
             "SELECT count(*) FROM (SELECT 1 FROM items WHERE (revision, rowid) > (?1, ?2) LIMIT ?3)",

@@ -69,8 +69,8 @@ impl Pool {
         }
     }
 
-    pub(crate) fn search_index(&self) -> Result<SearchIndex> {
-        Ok(self.search.clone())
+    pub(crate) fn search_index(&self) -> SearchIndex {
+        self.search.clone()
     }
 
     pub(crate) fn connect(&self) -> Result<Connection> {

@@ -12,8 +12,8 @@
 
 use std::collections::HashSet;
 
-use rusqlite::params;
 use rusqlite::types::Value;
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use tinyvex_model::{format_ms, item_id, now_ms, Revision, TimestampMs};
 use tinyvex_search::{Candidate, Filters, Matcher, SearchIndex, View};
@@ -68,66 +68,91 @@ fn recency(ts: Option<TimestampMs>, now: TimestampMs) -> f64 {
     1.0 + 0.5 / (1.0 + days / 30.0)
 }
 
-/// SQL conditions on the thread alias `t` for the query's thread filters,
-/// appended to `sql` with their arguments; `false` when there are none.
-fn thread_conditions(q: &SearchQuery, sql: &mut String, args: &mut Vec<Value>) -> bool {
-    let start = args.len();
-    let mut arg = |sql: &mut String, clause: &str, v: Value| {
-        args.push(v);
-        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
-    };
-    if let Some(p) = q.provider {
-        arg(sql, " AND t.provider = ?", Value::Text(p.as_str().into()));
-    }
-    if let Some(cwd) = &q.cwd {
-        let cwd = cwd.trim_end_matches('/');
-        arg(sql, " AND (t.cwd = ?", Value::Text(cwd.into()));
-        arg(
-            sql,
-            " OR t.cwd GLOB ?)",
-            Value::Text(format!("{}/*", crate::query::glob_escape(cwd))),
-        );
-    }
-    if let Some(thread) = &q.thread {
-        arg(sql, " AND t.id = ?", Value::Text(thread.clone()));
-    }
-    args.len() > start
+/// An SQL statement being built with numbered arguments.
+struct Sql {
+    text: String,
+    args: Vec<Value>,
 }
 
-/// SQL conditions on items `i` (joined to their thread `t`) for every
-/// filter of the query but the revision ones.
-fn item_conditions(q: &SearchQuery, sql: &mut String, args: &mut Vec<Value>) {
-    thread_conditions(q, sql, args);
-    let mut arg = |sql: &mut String, clause: &str, v: Value| {
-        args.push(v);
-        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
-    };
-    if let Some(after) = q.after {
-        arg(sql, " AND i.ts >= ?", Value::Integer(after));
-    }
-    if let Some(before) = q.before {
-        arg(sql, " AND i.ts < ?", Value::Integer(before));
-    }
-    if !q.kinds.is_empty() {
-        sql.push_str(" AND i.kind IN (");
-        for (n, kind) in q.kinds.iter().enumerate() {
-            let sep = if n == 0 { "?" } else { ", ?" };
-            arg(sql, sep, Value::Text(kind.item_kind().into()));
+impl Sql {
+    fn new(text: &str, args: Vec<Value>) -> Sql {
+        Sql {
+            text: text.to_string(),
+            args,
         }
-        sql.push(')');
+    }
+
+    /// Append `clause`, its `?` bound to `v` (as `?N`).
+    fn arg(&mut self, clause: &str, v: Value) {
+        self.args.push(v);
+        let n = format!("?{}", self.args.len());
+        self.text.push_str(&clause.replace('?', &n));
+    }
+
+    /// Conditions on the thread alias `t` for the query's thread filters.
+    fn thread_filters(&mut self, q: &SearchQuery) {
+        if let Some(p) = q.provider {
+            self.arg(" AND t.provider = ?", Value::Text(p.as_str().into()));
+        }
+        if let Some(cwd) = &q.cwd {
+            let cwd = cwd.trim_end_matches('/');
+            self.arg(" AND (t.cwd = ?", Value::Text(cwd.into()));
+            let below = format!("{}/*", crate::query::glob_escape(cwd));
+            self.arg(" OR t.cwd GLOB ?)", Value::Text(below));
+        }
+        if let Some(thread) = &q.thread {
+            self.arg(" AND t.id = ?", Value::Text(thread.clone()));
+        }
+    }
+
+    /// Conditions on items `i` (joined to their thread `t`) for every
+    /// filter of the query but the revision ones.
+    fn item_filters(&mut self, q: &SearchQuery) {
+        self.thread_filters(q);
+        if let Some(after) = q.after {
+            self.arg(" AND i.ts >= ?", Value::Integer(after));
+        }
+        if let Some(before) = q.before {
+            self.arg(" AND i.ts < ?", Value::Integer(before));
+        }
+        for (n, kind) in q.kinds.iter().enumerate() {
+            let clause = if n == 0 { " AND i.kind IN (?" } else { ", ?" };
+            self.arg(clause, Value::Text(kind.item_kind().into()));
+        }
+        if !q.kinds.is_empty() {
+            self.text.push(')');
+        }
     }
 }
 
-/// An item after the index's cursor, with its text.
+/// Columns of a [`TailItem`] (see [`tail_item`]), items aliased `i`.
+const TAIL_COLUMNS: &str = "i.rowid, i.ts, i.revision, i.text, i.command, i.output";
+
+/// An item read with its text, to be checked by the matcher.
 struct TailItem {
     candidate: Candidate,
-    text: [Option<String>; 3],
+    text: ItemText,
 }
 
-impl TailItem {
-    fn fields(&self) -> [Option<&str>; 3] {
-        std::array::from_fn(|i| self.text[i].as_deref())
-    }
+/// An item's `text`, `command` and `output`.
+type ItemText = [Option<String>; 3];
+
+/// The fields of an [`ItemText`], as the matcher takes them.
+fn fields(text: &ItemText) -> [Option<&str>; 3] {
+    std::array::from_fn(|i| text[i].as_deref())
+}
+
+/// A row of [`TAIL_COLUMNS`].
+fn tail_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<TailItem> {
+    Ok(TailItem {
+        candidate: Candidate {
+            rowid: r.get(0)?,
+            score: 0.0,
+            ts: r.get(1)?,
+            revision: r.get::<_, i64>(2)? as u64,
+        },
+        text: [r.get(3)?, r.get(4)?, r.get(5)?],
+    })
 }
 
 impl Reader {
@@ -152,8 +177,7 @@ impl Reader {
     /// Run a search; hits best first, exact at this reader's revision.
     pub fn search(&self, q: &SearchQuery) -> Result<Vec<SearchHit>> {
         let started = std::time::Instant::now();
-        let index = self.search_index()?;
-        let view = index.view();
+        let view = self.search_index().view();
         let limit = q.limit.clamp(1, MAX_HITS);
         // Rank more candidates than asked for, so the recency boost can
         // promote a slightly less relevant but much newer item.
@@ -199,7 +223,7 @@ impl Reader {
                 let changed: HashSet<i64> = tail.iter().map(|t| t.candidate.rowid).collect();
                 candidates.retain(|c| !changed.contains(&c.rowid));
                 for item in &tail {
-                    if let Some(m) = matcher.matches(item.fields()) {
+                    if let Some(m) = matcher.matches(fields(&item.text)) {
                         candidates.push(Candidate {
                             score: matcher.score(&m, &view),
                             ..item.candidate
@@ -223,8 +247,8 @@ impl Reader {
             let Some(mut hit) = self.hit_row(&c)? else {
                 continue;
             };
-            let item = self.item_text(c.rowid)?;
-            (hit.snippet, hit.highlights) = matcher.snippet_of(item.fields());
+            let text = self.item_text(c.rowid)?;
+            (hit.snippet, hit.highlights) = matcher.snippet_of(fields(&text));
             hit.score = score;
             hits.push(hit);
         }
@@ -240,7 +264,7 @@ impl Reader {
     }
 
     /// The store's search index.
-    pub fn search_index(&self) -> Result<SearchIndex> {
+    pub fn search_index(&self) -> SearchIndex {
         self.pool().search_index()
     }
 
@@ -250,8 +274,10 @@ impl Reader {
         let Some(p) = q.provider else {
             return Ok(None);
         };
+        // Two ranges rather than `<>`, so threads_by_provider_updated answers.
         let others: bool = self.connection().query_row(
-            "SELECT EXISTS(SELECT 1 FROM threads WHERE provider <> ?1)",
+            "SELECT EXISTS(SELECT 1 FROM threads WHERE provider < ?1)
+                 OR EXISTS(SELECT 1 FROM threads WHERE provider > ?1)",
             [p.as_str()],
             |r| r.get(0),
         )?;
@@ -264,11 +290,10 @@ impl Reader {
         if q.cwd.is_none() && q.thread.is_none() {
             return Ok(None);
         }
-        let mut sql = String::from("SELECT t.rowid FROM threads t WHERE 1");
-        let mut args = Vec::new();
-        thread_conditions(q, &mut sql, &mut args);
-        let mut stmt = self.connection().prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+        let mut sql = Sql::new("SELECT t.rowid FROM threads t WHERE 1", Vec::new());
+        sql.thread_filters(q);
+        let mut stmt = self.connection().prepare_cached(&sql.text)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(sql.args.iter()), |r| r.get(0))?;
         Ok(Some(rows.collect::<rusqlite::Result<_>>()?))
     }
 
@@ -284,40 +309,26 @@ impl Reader {
         if view.cursor.revision >= revision {
             return Ok(Vec::new());
         }
-        let mut sql = String::from(
-            "SELECT i.rowid, i.ts, i.revision, i.text, i.command, i.output FROM items i
-             JOIN threads t ON t.rowid = i.thread
-             WHERE (i.revision, i.rowid) > (?1, ?2) AND i.revision > ?3 AND i.revision <= ?4
-               AND coalesce(i.text, i.command, i.output) IS NOT NULL",
+        let mut sql = Sql::new(
+            &format!(
+                "SELECT {TAIL_COLUMNS} FROM items i JOIN threads t ON t.rowid = i.thread
+                 WHERE (i.revision, i.rowid) > (?1, ?2) AND i.revision > ?3 AND i.revision <= ?4
+                   AND coalesce(i.text, i.command, i.output) IS NOT NULL"
+            ),
+            vec![
+                Value::Integer(view.cursor.revision as i64),
+                Value::Integer(view.cursor.rowid),
+                Value::Integer(since as i64),
+                Value::Integer(revision as i64),
+            ],
         );
-        let mut args = vec![
-            Value::Integer(view.cursor.revision as i64),
-            Value::Integer(view.cursor.rowid),
-            Value::Integer(since as i64),
-            Value::Integer(revision as i64),
-        ];
-        item_conditions(q, &mut sql, &mut args);
-        let mut arg = |sql: &mut String, clause: &str, v: Value| {
-            args.push(v);
-            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
-        };
-        arg(
-            &mut sql,
+        sql.item_filters(q);
+        sql.arg(
             " ORDER BY i.revision, i.rowid LIMIT ?",
             Value::Integer(TAIL_LIMIT + 1),
         );
-        let mut stmt = self.connection().prepare_cached(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-            Ok(TailItem {
-                candidate: Candidate {
-                    rowid: r.get(0)?,
-                    score: 0.0,
-                    ts: r.get(1)?,
-                    revision: r.get::<_, i64>(2)? as u64,
-                },
-                text: [r.get(3)?, r.get(4)?, r.get(5)?],
-            })
-        })?;
+        let mut stmt = self.connection().prepare_cached(&sql.text)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(sql.args.iter()), tail_item)?;
         let mut items: Vec<TailItem> = rows.collect::<rusqlite::Result<_>>()?;
         if items.len() as i64 > TAIL_LIMIT {
             items.truncate(TAIL_LIMIT as usize);
@@ -360,22 +371,15 @@ impl Reader {
         }))
     }
 
-    fn item_text(&self, rowid: i64) -> Result<TailItem> {
+    /// An item's text; all `None` if the item is gone.
+    fn item_text(&self, rowid: i64) -> Result<ItemText> {
         let mut stmt = self
             .connection()
             .prepare_cached("SELECT text, command, output FROM items WHERE rowid = ?1")?;
-        let text = stmt
+        Ok(stmt
             .query_row(params![rowid], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]))
-            .unwrap_or_default();
-        Ok(TailItem {
-            candidate: Candidate {
-                rowid,
-                score: 0.0,
-                ts: None,
-                revision: 0,
-            },
-            text,
-        })
+            .optional()?
+            .unwrap_or_default())
     }
 }
 

@@ -10,7 +10,7 @@
 use rusqlite::types::Value;
 use tinyvex_search::{Candidate, Matcher, View};
 
-use super::{item_conditions, TailItem};
+use super::{fields, tail_item, Sql, TailItem, TAIL_COLUMNS};
 use crate::{Reader, Result};
 
 /// Items read per batch.
@@ -30,46 +30,36 @@ impl Reader {
         wanted: usize,
         matcher: &mut Matcher,
     ) -> Result<Option<Vec<Candidate>>> {
-        let mut sql = String::from(
-            // NOT INDEXED: walk the table by rowid, newest first; the
-            // revision index would read every item and sort them.
-            "SELECT i.rowid, i.ts, i.revision, i.text, i.command, i.output
-             FROM items AS i NOT INDEXED
-             JOIN threads t ON t.rowid = i.thread
-             WHERE i.rowid < ?1 AND i.revision > ?2 AND i.revision <= ?3
-               AND coalesce(i.text, i.command, i.output) IS NOT NULL",
+        // NOT INDEXED: walk the table by rowid, newest first; the revision
+        // index would read every item and sort them.
+        let mut sql = Sql::new(
+            &format!(
+                "SELECT {TAIL_COLUMNS} FROM items AS i NOT INDEXED
+                 JOIN threads t ON t.rowid = i.thread
+                 WHERE i.rowid < ?1 AND i.revision > ?2 AND i.revision <= ?3
+                   AND coalesce(i.text, i.command, i.output) IS NOT NULL"
+            ),
+            vec![
+                Value::Integer(i64::MAX),
+                Value::Integer(since as i64),
+                Value::Integer(revision as i64),
+            ],
         );
-        let mut args = vec![
-            Value::Integer(i64::MAX),
-            Value::Integer(since as i64),
-            Value::Integer(revision as i64),
-        ];
-        item_conditions(q, &mut sql, &mut args);
-        args.push(Value::Integer(BATCH));
-        sql.push_str(&format!(" ORDER BY i.rowid DESC LIMIT ?{}", args.len()));
-        let mut stmt = self.connection().prepare_cached(&sql)?;
+        sql.item_filters(q);
+        sql.arg(" ORDER BY i.rowid DESC LIMIT ?", Value::Integer(BATCH));
+        let mut stmt = self.connection().prepare_cached(&sql.text)?;
         let (mut found, mut scanned) = (Vec::new(), 0);
         loop {
-            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                Ok(TailItem {
-                    candidate: Candidate {
-                        rowid: r.get(0)?,
-                        score: 0.0,
-                        ts: r.get(1)?,
-                        revision: r.get::<_, i64>(2)? as u64,
-                    },
-                    text: [r.get(3)?, r.get(4)?, r.get(5)?],
-                })
-            })?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(sql.args.iter()), tail_item)?;
             let batch: Vec<TailItem> = rows.collect::<rusqlite::Result<_>>()?;
             let Some(last) = batch.last() else {
                 // Every item was read.
                 return Ok(Some(found));
             };
-            args[0] = Value::Integer(last.candidate.rowid);
+            sql.args[0] = Value::Integer(last.candidate.rowid);
             scanned += batch.len();
             for item in &batch {
-                if let Some(m) = matcher.matches(item.fields()) {
+                if let Some(m) = matcher.matches(fields(&item.text)) {
                     found.push(Candidate {
                         score: matcher.score(&m, view),
                         ..item.candidate
