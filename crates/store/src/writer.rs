@@ -156,10 +156,28 @@ impl WriterClient {
         lock(&self.inner.shared.subscribers).push(tx);
     }
 
-    /// Whether this writer's process keeps the search index current (it
-    /// does unless another process held the index when the writer started).
-    pub fn has_indexer(&self) -> bool {
-        lock(&self.inner.indexer).is_some()
+    /// Wait until the search index holds everything committed before this
+    /// call, calling `progress` with the items indexed since the call (read
+    /// from the indexer's counters: no query). False at once when this
+    /// process does not keep the index (another one held it when the writer
+    /// started), and when the indexer fails (it logs why; search still
+    /// finds everything, checking unindexed items one by one).
+    pub fn wait_for_search_index(&self, mut progress: impl FnMut(u64)) -> bool {
+        let Some(p) = lock(&self.inner.indexer).as_ref().map(Indexer::progress) else {
+            return false;
+        };
+        let target = self.revision().0;
+        let start = p.applied.load(Ordering::Relaxed);
+        loop {
+            progress(p.applied.load(Ordering::Relaxed).saturating_sub(start));
+            if p.caught_up_to.load(Ordering::Acquire) >= target {
+                return true;
+            }
+            if p.failing.load(Ordering::Acquire) {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// Stop `indexer` (after its last catch-up) when the writer stops.

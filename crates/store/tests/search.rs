@@ -288,3 +288,37 @@ fn a_broad_prefix_is_answered_from_the_newest_items() {
         .count();
     assert_eq!(r.search_text("zzword419*", 50, None).unwrap().len(), want);
 }
+
+#[test]
+fn waiting_for_the_index_returns_once_everything_committed_is_in_it() {
+    let (_dir, store) = open();
+    let writer = store.start_writer().unwrap();
+    let items = (0..300)
+        .map(|i| text(&format!("k{i}"), i, ItemKind::User, now_ms(), "wait for me"))
+        .collect();
+    writer
+        .submit(batch(ProviderKind::Codex, "/a", Some("a"), 10, items))
+        .unwrap();
+    writer.flush().unwrap();
+    let mut seen = 0;
+    assert!(writer.wait_for_search_index(|n| seen = seen.max(n)));
+    // Without a shutdown: the indexer itself has the items committed.
+    let view = store.read().unwrap().search_index().view();
+    assert_eq!(view.num_docs(), 300);
+    assert!(seen <= 300);
+    writer.shutdown().unwrap();
+}
+
+#[test]
+fn waiting_for_an_index_another_process_keeps_returns_at_once() {
+    let (_dir, store) = open();
+    let _lock = store
+        .read()
+        .unwrap()
+        .search_index()
+        .writer(1, 16 << 20)
+        .unwrap();
+    let writer = store.start_writer().unwrap();
+    assert!(!writer.wait_for_search_index(|_| {}));
+    writer.shutdown().unwrap();
+}

@@ -7,7 +7,9 @@
 //! during a bulk ingest. A crash loses nothing: the index's cursor is
 //! committed with it, and what came after is read again on restart.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -101,10 +103,22 @@ pub(crate) fn catch_up(
     Ok(done)
 }
 
+/// What the indexer thread has done, for whoever waits on it.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    /// Items applied since the thread started.
+    pub(crate) applied: AtomicU64,
+    /// Every item of this store revision and before is in the index.
+    pub(crate) caught_up_to: AtomicU64,
+    /// The last catch-up failed (logged); it is retried on every wake.
+    pub(crate) failing: AtomicBool,
+}
+
 /// The running indexer thread; see the module docs.
 pub(crate) struct Indexer {
     wake: Sender<Revision>,
     handle: JoinHandle<()>,
+    progress: Arc<Progress>,
 }
 
 impl Indexer {
@@ -121,10 +135,21 @@ impl Indexer {
             return Ok(None);
         };
         let (tx, rx) = wake;
+        let progress = Arc::new(Progress::default());
+        let shared = Arc::clone(&progress);
         let handle = std::thread::Builder::new()
             .name("tinyvex-indexer".into())
-            .spawn(move || run(conn, updater, rx))?;
-        Ok(Some(Indexer { wake: tx, handle }))
+            .spawn(move || run(conn, updater, rx, &shared))?;
+        Ok(Some(Indexer {
+            wake: tx,
+            handle,
+            progress,
+        }))
+    }
+
+    /// What the thread has done so far.
+    pub(crate) fn progress(&self) -> Arc<Progress> {
+        Arc::clone(&self.progress)
     }
 
     /// Index what is left, then stop.
@@ -136,27 +161,53 @@ impl Indexer {
     }
 }
 
-fn run(conn: Connection, mut updater: IndexUpdater, wake: Receiver<Revision>) {
-    let mut failing = false;
+/// The store's revision, read before a catch-up: once that catch-up has
+/// read to the end, every item up to it is indexed.
+fn store_revision(conn: &Connection) -> Result<u64> {
+    let rev: i64 = conn.query_row("SELECT value FROM meta WHERE key = 'revision'", [], |r| {
+        r.get(0)
+    })?;
+    Ok(rev as u64)
+}
+
+/// One catch-up, recorded in `progress`.
+fn catch_up_recorded(
+    conn: &Connection,
+    updater: &mut IndexUpdater,
+    progress: &Progress,
+) -> Result<CatchUp> {
+    let target = store_revision(conn)?;
+    let before = progress.applied.load(Ordering::Relaxed);
+    let done = catch_up(conn, updater, |n| {
+        progress.applied.store(before + n, Ordering::Relaxed)
+    })?;
+    progress.caught_up_to.fetch_max(target, Ordering::AcqRel);
+    Ok(done)
+}
+
+fn run(conn: Connection, mut updater: IndexUpdater, wake: Receiver<Revision>, progress: &Progress) {
     loop {
         let started = Instant::now();
-        match catch_up(&conn, &mut updater, |_| {}) {
-            Ok(done) if done.items > 0 => {
-                failing = false;
-                tracing::debug!(
-                    items = done.items,
-                    revision = done.cursor.revision,
-                    ms = started.elapsed().as_millis() as u64,
-                    "search index updated"
-                );
+        let failing = progress.failing.load(Ordering::Acquire);
+        match catch_up_recorded(&conn, &mut updater, progress) {
+            Ok(done) => {
+                progress.failing.store(false, Ordering::Release);
+                if done.items > 0 {
+                    tracing::debug!(
+                        items = done.items,
+                        revision = done.cursor.revision,
+                        ms = started.elapsed().as_millis() as u64,
+                        "search index updated"
+                    );
+                }
             }
-            Ok(_) => failing = false,
-            Err(e) if !failing => {
+            Err(e) => {
+                progress.failing.store(true, Ordering::Release);
                 // Logged once per failure streak; retried on every wake.
-                failing = true;
-                tracing::error!(error = %e, "search index update failed; search falls back to scanning new items");
+                if !failing {
+                    tracing::error!(error = %e, "search index update failed; search falls back to scanning new items");
+                }
             }
-            Err(_) => {}
         }
         let mut stop = false;
         match wake.recv_timeout(POLL) {
@@ -169,7 +220,8 @@ fn run(conn: Connection, mut updater: IndexUpdater, wake: Receiver<Revision>) {
             stop |= rev == STOP;
         }
         if stop {
-            if let Err(e) = catch_up(&conn, &mut updater, |_| {}) {
+            if let Err(e) = catch_up_recorded(&conn, &mut updater, progress) {
+                progress.failing.store(true, Ordering::Release);
                 tracing::error!(error = %e, "search index: last update failed");
             }
             if let Err(e) = updater.finish() {

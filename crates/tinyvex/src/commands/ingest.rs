@@ -137,15 +137,9 @@ fn wait_for_search_index(
     writer: &tinyvex_store::WriterClient,
     show: bool,
 ) -> Result<()> {
-    if !writer.has_indexer() {
-        return Ok(());
-    }
-    let total = store.search_lag(u64::MAX)?;
-    if total == 0 {
-        return Ok(());
-    }
     let pb = if show {
-        let pb = ProgressBar::new(total);
+        // One count for the bar's length; progress comes from the indexer.
+        let pb = ProgressBar::new(store.search_lag(u64::MAX)?);
         pb.set_style(
             ProgressStyle::with_template(
                 "{spinner} indexing for search [{bar:30}] {pos}/{len} items eta {eta}",
@@ -157,22 +151,7 @@ fn wait_for_search_index(
     } else {
         ProgressBar::hidden()
     };
-    let (mut last, mut since) = (total, std::time::Instant::now());
-    loop {
-        let left = store.search_lag(u64::MAX)?;
-        pb.set_position(total.saturating_sub(left));
-        if left == 0 {
-            break;
-        }
-        if left != last {
-            (last, since) = (left, std::time::Instant::now());
-        } else if since.elapsed() > std::time::Duration::from_secs(30) {
-            // The indexer commits every few seconds while busy: stuck.
-            tracing::warn!(left, "the search index stopped catching up; `tinyvex search` still finds everything, only slower");
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    writer.wait_for_search_index(|n| pb.set_position(n));
     pb.finish_and_clear();
     Ok(())
 }
