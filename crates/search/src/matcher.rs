@@ -44,6 +44,8 @@ pub struct Matcher {
     vocabulary: Vec<(String, bool)>,
     /// Per clause, per word: its index in `vocabulary`.
     clause_words: Vec<Vec<Option<usize>>>,
+    /// Per positive clause: its idf and the average body length, once read.
+    stats: Option<Vec<(f32, f32)>>,
 }
 
 /// One word of an item's text: where it is and which query words it is.
@@ -120,6 +122,7 @@ impl Matcher {
             analyzer: analyzer(),
             vocabulary,
             clause_words,
+            stats: None,
         }
     }
 
@@ -212,19 +215,32 @@ impl Matcher {
     /// A BM25 score for a match, close to the index's own (the same
     /// formula over the item's three fields as one body, statistics from
     /// `view`), for items the index does not have yet.
-    pub fn score(&self, m: &Match, view: &View) -> f32 {
-        let n = view.num_docs().max(1) as f32;
+    /// The statistics are read from `view` on the first call and kept: a
+    /// matcher serves one search, on one view.
+    pub fn score(&mut self, m: &Match, view: &View) -> f32 {
+        if self.stats.is_none() {
+            let n = view.num_docs().max(1) as f32;
+            let per_clause = self
+                .clauses
+                .iter()
+                .filter(|c| !c.negated)
+                .map(|clause| {
+                    let (df, avg) = view.stats(&clause.words[0]);
+                    let idf = (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
+                    (idf, avg)
+                })
+                .collect();
+            self.stats = Some(per_clause);
+        }
+        let stats = self.stats.as_deref().unwrap_or_default();
         let len: usize = m.fields.iter().map(Vec::len).sum();
-        let positive = self.clauses.iter().filter(|c| !c.negated);
         let mut score = 0.0;
-        for (c, clause) in positive.enumerate() {
+        for (c, (idf, avg)) in stats.iter().enumerate() {
             let tf: usize = (0..3).map(|f| m.hits[f][c].len()).sum();
             if tf == 0 {
                 continue;
             }
             let tf = tf as f32;
-            let (df, avg) = view.stats(&clause.words[0]);
-            let idf = (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
             score += idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len as f32 / avg));
         }
         score

@@ -235,14 +235,8 @@ impl Store {
             .take()
             .ok_or(Error::WriterAlreadyStarted)?;
         let writer = WriterClient::start(conn, &self.inner.options)?;
-        let (tx, rx) = search::indexer::wake_channel();
-        writer.add_subscriber(tx.clone());
         let index = self.inner.pool.search_index();
-        if let Some(indexer) =
-            search::indexer::Indexer::start(self.inner.pool.connect()?, &index, (tx, rx))?
-        {
-            writer.attach_indexer(indexer);
-        }
+        search::indexer::Indexer::start(self.inner.pool.connect()?, &index, &writer)?;
         Ok(writer)
     }
 

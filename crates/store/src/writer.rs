@@ -262,7 +262,7 @@ impl WriterClient {
     /// coalesced; drop the receiver to unsubscribe.
     pub fn subscribe_commits(&self) -> Receiver<Revision> {
         let (tx, rx) = mpsc::channel();
-        lock(&self.inner.shared.subscribers).push(tx);
+        self.add_subscriber(tx);
         rx
     }
 

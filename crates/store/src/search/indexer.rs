@@ -17,7 +17,7 @@ use rusqlite::{params, Connection};
 use tinyvex_model::Revision;
 use tinyvex_search::{Cursor, IndexUpdater, IndexedItem, SearchIndex};
 
-use crate::Result;
+use crate::{Result, WriterClient};
 
 /// Items read per query.
 const CHUNK: i64 = 2_000;
@@ -122,29 +122,32 @@ pub(crate) struct Indexer {
 }
 
 impl Indexer {
-    /// Start following commits (`wake` receives each new revision) with a
-    /// read connection of its own. `None` when another process holds the
-    /// index (it keeps it current).
+    /// Start following `writer`'s commits with a read connection of its
+    /// own, and attach to the writer (which stops it after its last
+    /// catch-up). Nothing is started when another process holds the index
+    /// (it keeps it current).
     pub(crate) fn start(
         conn: Connection,
         index: &SearchIndex,
-        wake: (Sender<Revision>, Receiver<Revision>),
-    ) -> Result<Option<Indexer>> {
+        writer: &WriterClient,
+    ) -> Result<()> {
         let Some(updater) = index.writer(THREADS, HEAP_BYTES)? else {
             tracing::info!(dir = %index.dir().display(), "search index kept current by another process");
-            return Ok(None);
+            return Ok(());
         };
-        let (tx, rx) = wake;
+        let (wake, rx) = mpsc::channel();
+        writer.add_subscriber(wake.clone());
         let progress = Arc::new(Progress::default());
         let shared = Arc::clone(&progress);
         let handle = std::thread::Builder::new()
             .name("tinyvex-indexer".into())
             .spawn(move || run(conn, updater, rx, &shared))?;
-        Ok(Some(Indexer {
-            wake: tx,
+        writer.attach_indexer(Indexer {
+            wake,
             handle,
             progress,
-        }))
+        });
+        Ok(())
     }
 
     /// What the thread has done so far.
@@ -230,9 +233,4 @@ fn run(conn: Connection, mut updater: IndexUpdater, wake: Receiver<Revision>, pr
             return;
         }
     }
-}
-
-/// A wake channel for [`Indexer::start`].
-pub(crate) fn wake_channel() -> (Sender<Revision>, Receiver<Revision>) {
-    mpsc::channel()
 }
