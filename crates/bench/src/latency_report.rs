@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
+use crate::report::{binary_line, machine_section, source_line};
 use crate::size::format_bytes;
 
 /// Summary of a set of durations, in milliseconds.
@@ -252,41 +253,19 @@ pub fn save(dir: &Path, results: &Value, summary: &str, argv: &[String]) -> Resu
         results["bench"]["delivery_timeout_s"]
     );
     let _ = writeln!(md, "## Versions\n");
-    let _ = writeln!(
-        md,
-        "- tinyvex: `{}` ({})",
-        results["tinyvex"]["version"].as_str().unwrap_or("?"),
-        results["tinyvex"]["path"].as_str().unwrap_or("")
-    );
+    binary_line(&mut md, "tinyvex", &results["tinyvex"]);
     let _ = writeln!(
         md,
         "- tinyvex-bench: {}",
         results["bench"]["version"].as_str().unwrap_or("?")
     );
-    let _ = writeln!(
-        md,
-        "- source tree: {} (dirty: {})\n",
-        m["git_commit"].as_str().unwrap_or("?"),
-        m["git_dirty"]
-    );
-    let _ = writeln!(md, "## Machine\n");
-    let _ = writeln!(
-        md,
-        "- CPU: {} (`nproc`: {})",
-        m["cpu"].as_str().unwrap_or("?"),
-        m["nproc"].as_str().unwrap_or("?")
-    );
-    let _ = writeln!(md, "- kernel: {}", m["kernel"].as_str().unwrap_or("?"));
-    let _ = writeln!(
-        md,
-        "- open-file soft limit: {}\n",
+    source_line(&mut md, m);
+    md.push('\n');
+    let limit = format!(
+        "- open-file soft limit: {}",
         results["bench"]["open_files_limit"]
     );
-    let _ = writeln!(
-        md,
-        "```text\n$ free -h\n{}\n```\n",
-        m["free_h"].as_str().unwrap_or("?")
-    );
+    machine_section(&mut md, m, &[limit]);
     let _ = writeln!(md, "## Raw results\n\nIn `results.json`.");
     std::fs::write(dir.join("README.md"), md)?;
     Ok(())

@@ -39,6 +39,48 @@ pub fn machine_info() -> Value {
     })
 }
 
+/// The `- tinyvex: `version` (path)` line of a run README, for a
+/// `{version, path}` object.
+pub fn binary_line(md: &mut String, label: &str, binary: &Value) {
+    let _ = writeln!(
+        md,
+        "- {label}: `{}` ({})",
+        binary["version"].as_str().unwrap_or("?"),
+        binary["path"].as_str().unwrap_or("")
+    );
+}
+
+/// The `- source tree:` line of a run README, from [`machine_info`].
+pub fn source_line(md: &mut String, m: &Value) {
+    let _ = writeln!(
+        md,
+        "- source tree: {} (dirty: {})",
+        m["git_commit"].as_str().unwrap_or("?"),
+        m["git_dirty"]
+    );
+}
+
+/// The `## Machine` section of a run README, from [`machine_info`]: CPU,
+/// kernel, `extra` lines, then `free -h`.
+pub fn machine_section(md: &mut String, m: &Value, extra: &[String]) {
+    let _ = writeln!(md, "## Machine\n");
+    let _ = writeln!(
+        md,
+        "- CPU: {} (`nproc`: {})",
+        m["cpu"].as_str().unwrap_or("?"),
+        m["nproc"].as_str().unwrap_or("?")
+    );
+    let _ = writeln!(md, "- kernel: {}", m["kernel"].as_str().unwrap_or("?"));
+    for line in extra {
+        let _ = writeln!(md, "{line}");
+    }
+    let _ = writeln!(
+        md,
+        "\n```text\n$ free -h\n{}\n```\n",
+        m["free_h"].as_str().unwrap_or("?")
+    );
+}
+
 fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or(f64::NAN)
 }
@@ -180,41 +222,19 @@ pub fn save(
     let _ = writeln!(md, "## Figures\n\n```text\n{summary}```\n");
     let _ = writeln!(md, "What they mean: `benchsuite/README.md`.\n");
     let _ = writeln!(md, "## Versions\n");
-    let _ = writeln!(
-        md,
-        "- tinyvex: `{}` ({})",
-        results["tinyvex"]["version"].as_str().unwrap_or("?"),
-        results["tinyvex"]["path"].as_str().unwrap_or("")
-    );
+    binary_line(&mut md, "tinyvex", &results["tinyvex"]);
     let _ = writeln!(
         md,
         "- tinyvex-bench: {}",
         results["bench"]["version"].as_str().unwrap_or("?")
     );
-    let _ = writeln!(
-        md,
-        "- source tree: {} (dirty: {})",
-        m["git_commit"].as_str().unwrap_or("?"),
-        m["git_dirty"]
-    );
+    source_line(&mut md, m);
     let _ = writeln!(
         md,
         "- peak RSS: {}\n",
         results["bench"]["rss_method"].as_str().unwrap_or("?")
     );
-    let _ = writeln!(md, "## Machine\n");
-    let _ = writeln!(
-        md,
-        "- CPU: {} (`nproc`: {})",
-        m["cpu"].as_str().unwrap_or("?"),
-        m["nproc"].as_str().unwrap_or("?")
-    );
-    let _ = writeln!(md, "- kernel: {}\n", m["kernel"].as_str().unwrap_or("?"));
-    let _ = writeln!(
-        md,
-        "```text\n$ free -h\n{}\n```\n",
-        m["free_h"].as_str().unwrap_or("?")
-    );
+    machine_section(&mut md, m, &[]);
     let _ = writeln!(
         md,
         "## Raw results\n\nIn `results.json`:\n\n```json\n{pretty}\n```"

@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde_json::Value;
 
+use crate::report::{binary_line, machine_section, source_line};
 use crate::size::format_bytes;
 
 /// Query latency targets (ms) and the searchable-within target.
@@ -242,39 +243,13 @@ pub fn save(dir: &Path, results: &Value, summary: &str, argv: &[String]) -> Resu
          absorb it.\n"
     );
     let _ = writeln!(md, "## Versions\n");
-    let _ = writeln!(
-        md,
-        "- tinyvex: `{}` ({})",
-        results["tinyvex"]["version"].as_str().unwrap_or("?"),
-        results["tinyvex"]["path"].as_str().unwrap_or("")
-    );
+    binary_line(&mut md, "tinyvex", &results["tinyvex"]);
     if !results["baseline"].is_null() {
-        let _ = writeln!(
-            md,
-            "- baseline: `{}` ({})",
-            results["baseline"]["version"].as_str().unwrap_or("?"),
-            results["baseline"]["path"].as_str().unwrap_or("")
-        );
+        binary_line(&mut md, "baseline", &results["baseline"]);
     }
-    let _ = writeln!(
-        md,
-        "- source tree: {} (dirty: {})\n",
-        m["git_commit"].as_str().unwrap_or("?"),
-        m["git_dirty"]
-    );
-    let _ = writeln!(md, "## Machine\n");
-    let _ = writeln!(
-        md,
-        "- CPU: {} (`nproc`: {})",
-        m["cpu"].as_str().unwrap_or("?"),
-        m["nproc"].as_str().unwrap_or("?")
-    );
-    let _ = writeln!(md, "- kernel: {}\n", m["kernel"].as_str().unwrap_or("?"));
-    let _ = writeln!(
-        md,
-        "```text\n$ free -h\n{}\n```\n",
-        m["free_h"].as_str().unwrap_or("?")
-    );
+    source_line(&mut md, m);
+    md.push('\n');
+    machine_section(&mut md, m, &[]);
     let _ = writeln!(md, "## Raw results\n\nIn `results.json`.");
     std::fs::write(dir.join("README.md"), md)?;
     Ok(())
