@@ -397,11 +397,7 @@ fn startup(opts: &LatencyOptions, rt: &tokio::runtime::Runtime, store: &Path) ->
             .map(Duration::from_secs_f64)
             .collect()
     };
-    let bytes: u64 = ["", "-wal", "-shm"]
-        .iter()
-        .filter_map(|s| std::fs::metadata(format!("{}{s}", store.display())).ok())
-        .map(|m| m.len())
-        .sum();
+    let bytes = crate::runner::db_bytes(&store);
     Ok(json!({
         "store": store, "store_bytes": bytes, "runs_count": runs.len(),
         "tcp": Stats::of(&col("tcp_s")).to_json(),

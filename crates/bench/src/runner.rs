@@ -71,7 +71,7 @@ pub struct RunOptions {
 }
 
 /// Variables that could point tinyvex at other data: removed from its environment.
-const ENV_REMOVE: &[&str] = &[
+pub(crate) const ENV_REMOVE: &[&str] = &[
     "TINYVEX_DB",
     "CODEXD_HISTORY_DIR",
     "XDG_DATA_HOME",
@@ -179,7 +179,7 @@ fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
-fn median(v: &[f64]) -> f64 {
+pub(crate) fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(|a, b| a.total_cmp(b));
     if s.is_empty() {
@@ -196,7 +196,8 @@ fn measured_json(m: &Measured) -> Value {
     })
 }
 
-fn db_bytes(db: &Path) -> u64 {
+/// Bytes of a SQLite database with its WAL and shared-memory files.
+pub(crate) fn db_bytes(db: &Path) -> u64 {
     ["", "-wal", "-shm"]
         .iter()
         .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", db.display())).ok())
@@ -205,7 +206,7 @@ fn db_bytes(db: &Path) -> u64 {
 }
 
 /// Files and bytes of every rollout (or Claude transcript) the corpus holds.
-fn corpus_size(corpus: &Path, agent: Agent) -> Result<(Vec<PathBuf>, u64)> {
+pub(crate) fn corpus_size(corpus: &Path, agent: Agent) -> Result<(Vec<PathBuf>, u64)> {
     let mut files = match agent {
         Agent::Codex => list_rollouts(&corpus.join("sessions"))?,
         Agent::Claude => claude::list_jsonl(&corpus.join("projects"))?,

@@ -17,9 +17,10 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
+use crate::claude::Agent;
 use crate::latency_report::Stats;
 use crate::measure::{self, RssMethod};
-use crate::runner::{count_items, sum_field};
+use crate::runner::{corpus_size, count_items, db_bytes, median, sum_field, ENV_REMOVE};
 use crate::search_live::{latency_json, query_latency, searchable_latency};
 use crate::search_queries::{count_matches, have_sqlite3, table_sizes, Vocabulary};
 
@@ -81,20 +82,6 @@ pub struct SearchOptions {
     pub keep: bool,
 }
 
-/// Variables that could point tinyvex at other data: removed from its environment.
-const ENV_REMOVE: &[&str] = &[
-    "TINYVEX_DB",
-    "CODEXD_HISTORY_DIR",
-    "XDG_DATA_HOME",
-    "XDG_CONFIG_HOME",
-    "XDG_STATE_HOME",
-    "XDG_CACHE_HOME",
-    "RUST_LOG",
-    "CLAUDE_CONFIG_DIR",
-    "GEMINI_CLI_HOME",
-    "OPENCODE_DATA_DIR",
-];
-
 /// Warm-up appends of the live phase.
 const LIVE_WARMUP: usize = 5;
 /// Queries of the whole-process CLI timing, and runs of each.
@@ -113,20 +100,6 @@ fn load_average() -> Option<f64> {
         .next()?
         .parse()
         .ok()
-}
-
-fn db_bytes(db: &Path) -> u64 {
-    ["", "-wal", "-shm"]
-        .iter()
-        .filter_map(|s| std::fs::metadata(format!("{}{s}", db.display())).ok())
-        .map(|m| m.len())
-        .sum()
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(|a, b| a.total_cmp(b));
-    s.get(s.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Runs `tinyvex --db DB args…` with HOME=home and CODEX_HOME=codex_home.
@@ -153,16 +126,6 @@ fn tinyvex(
         );
     }
     Ok(m)
-}
-
-/// Files and bytes of the corpus's rollouts.
-fn corpus_size(corpus: &Path) -> Result<(usize, u64)> {
-    let files = crate::corpus::list_rollouts(&corpus.join("sessions"))?;
-    let mut bytes = 0;
-    for f in &files {
-        bytes += std::fs::metadata(f)?.len();
-    }
-    Ok((files.len(), bytes))
 }
 
 /// One full ingest into a fresh store under `dir`; returns its figures and the store path.
@@ -319,7 +282,8 @@ pub fn run(o: SearchOptions) -> Result<bool> {
             "the sqlite3 shell is needed to read the store's vocabulary (apt-get install sqlite3)"
         );
     }
-    let (files, corpus_bytes) = corpus_size(&o.corpus)?;
+    let (files, corpus_bytes) = corpus_size(&o.corpus, Agent::Codex)?;
+    let files = files.len();
     if files == 0 {
         bail!("no rollouts under {}/sessions", o.corpus.display());
     }
