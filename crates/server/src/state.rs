@@ -188,7 +188,7 @@ impl AppState {
         let reader = self.store.read()?;
         let (revision, store_rows, settings) =
             reader.snapshot(|r| Ok((r.revision()?.0, r.status()?, r.settings()?)))?;
-        let search_indexed_revision = reader.search_index().view().cursor.revision;
+        let search_indexed_revision = reader.search_index()?.view().cursor.revision;
         drop(reader);
         let watch = self.watch.stats();
         let providers = watch

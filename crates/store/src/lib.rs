@@ -32,7 +32,6 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 use tinyvex_model::Revision;
-use tinyvex_search::SearchIndex;
 
 mod apply;
 mod changes;
@@ -207,11 +206,10 @@ impl Store {
             conn.query_row("SELECT value FROM meta WHERE key = 'store_id'", [], |r| {
                 r.get(0)
             })?;
-        let index = SearchIndex::open(&search_dir(path), &store_id)?;
         let pool = Arc::new(pool::Pool::new(
             path.to_path_buf(),
             options.read_pool_size,
-            index,
+            store_id,
         ));
         tracing::debug!(path = %path.display(), "store opened");
         Ok(Store {
@@ -235,7 +233,7 @@ impl Store {
             .take()
             .ok_or(Error::WriterAlreadyStarted)?;
         let writer = WriterClient::start(conn, &self.inner.options)?;
-        let index = self.inner.pool.search_index();
+        let index = self.inner.pool.search_index()?;
         search::indexer::Indexer::start(self.inner.pool.connect()?, &index, &writer)?;
         Ok(writer)
     }
@@ -244,7 +242,7 @@ impl Store {
     /// thread (`progress` gets the items applied so far). `None` when
     /// another process holds the index: it keeps it current itself.
     pub fn catch_up_search(&self, progress: impl FnMut(u64)) -> Result<Option<CatchUp>> {
-        let index = self.inner.pool.search_index();
+        let index = self.inner.pool.search_index()?;
         let Some(mut updater) =
             index.writer(search::indexer::THREADS, search::indexer::HEAP_BYTES)?
         else {
@@ -259,7 +257,7 @@ impl Store {
     /// Items stored after the search index's cursor (at most `limit + 1`
     /// are counted): how far the index is behind.
     pub fn search_lag(&self, limit: u64) -> Result<u64> {
-        let cursor = self.inner.pool.search_index().view().cursor;
+        let cursor = self.inner.pool.search_index()?.view().cursor;
         let reader = self.read()?;
         Ok(reader.connection().query_row(
             "SELECT count(*) FROM (SELECT 1 FROM items WHERE (revision, rowid) > (?1, ?2) LIMIT ?3)",

@@ -1,7 +1,7 @@
 //! A small pool of read-only connections, opened lazily and reused.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use rusqlite::{Connection, OpenFlags};
 use tinyvex_search::SearchIndex;
@@ -12,7 +12,10 @@ use crate::{Result, BUSY_TIMEOUT};
 /// search index that its readers search.
 pub(crate) struct Pool {
     path: PathBuf,
-    search: SearchIndex,
+    /// The store's id, which the search index is checked against.
+    store_id: String,
+    /// Opened on first use: most commands never search.
+    search: OnceLock<SearchIndex>,
     size: usize,
     state: Mutex<PoolState>,
     returned: Condvar,
@@ -25,10 +28,11 @@ struct PoolState {
 }
 
 impl Pool {
-    pub(crate) fn new(path: PathBuf, size: usize, search: SearchIndex) -> Pool {
+    pub(crate) fn new(path: PathBuf, size: usize, store_id: String) -> Pool {
         Pool {
             path,
-            search,
+            store_id,
+            search: OnceLock::new(),
             size: size.max(1),
             state: Mutex::new(PoolState {
                 idle: Vec::new(),
@@ -69,8 +73,16 @@ impl Pool {
         }
     }
 
-    pub(crate) fn search_index(&self) -> SearchIndex {
-        self.search.clone()
+    /// The search index beside the database, opened (or rebuilt) on the
+    /// first call.
+    pub(crate) fn search_index(&self) -> Result<SearchIndex> {
+        if let Some(index) = self.search.get() {
+            return Ok(index.clone());
+        }
+        let index = SearchIndex::open(&crate::search_dir(&self.path), &self.store_id)?;
+        // Two first calls at once: the loser's index is dropped, the
+        // winner's kept (both are the same folder).
+        Ok(self.search.get_or_init(|| index).clone())
     }
 
     pub(crate) fn connect(&self) -> Result<Connection> {

@@ -30,7 +30,7 @@ fn assert_index_exact(store: &Store) {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap();
-    let view = store.read().unwrap().search_index().view();
+    let view = store.read().unwrap().search_index().unwrap().view();
     assert_eq!(
         view.num_docs(),
         with_text as u64,
@@ -177,12 +177,13 @@ fn a_search_is_exact_while_the_index_lags() {
         .read()
         .unwrap()
         .search_index()
+        .unwrap()
         .writer(1, 16 << 20)
         .unwrap();
     assert!(lock.is_some());
     fill(&store);
     let r = store.read().unwrap();
-    assert_eq!(r.search_index().view().num_docs(), 0);
+    assert_eq!(r.search_index().unwrap().view().num_docs(), 0);
     assert_eq!(ids(&r, "needle"), ["codex-a/c1"]);
     assert_eq!(ids(&r, "deploy webhook"), ["claude-b/a2", "codex-a/a1"]);
     assert_eq!(ids(&r, "deploy provider:codex"), ["codex-a/a1"]);
@@ -231,7 +232,16 @@ fn a_lost_or_foreign_index_is_rebuilt_from_the_store() {
     std::fs::write(dir.join("meta.json"), "not json").unwrap();
     let store = Store::open(&common_path(&dir)).unwrap();
     // The broken index was replaced by an empty one; search is still exact.
-    assert_eq!(store.read().unwrap().search_index().view().num_docs(), 0);
+    assert_eq!(
+        store
+            .read()
+            .unwrap()
+            .search_index()
+            .unwrap()
+            .view()
+            .num_docs(),
+        0
+    );
     assert_eq!(ids(&store.read().unwrap(), "deploy"), before);
     store.catch_up_search(|_| {}).unwrap().unwrap();
     assert_index_exact(&store);
@@ -266,7 +276,7 @@ fn a_broad_prefix_is_answered_from_the_newest_items() {
         .unwrap();
     writer.shutdown().unwrap();
     let r = store.read().unwrap();
-    let view = r.search_index().view();
+    let view = r.search_index().unwrap().view();
     let q = SearchQuery::parse("zzw*").unwrap();
     assert!(view.has_broad_prefix(&q.clauses));
     let hits = r.search_text("zzw*", 5, None).unwrap();
@@ -303,7 +313,7 @@ fn waiting_for_the_index_returns_once_everything_committed_is_in_it() {
     let mut seen = 0;
     assert!(writer.wait_for_search_index(|n| seen = seen.max(n)));
     // Without a shutdown: the indexer itself has the items committed.
-    let view = store.read().unwrap().search_index().view();
+    let view = store.read().unwrap().search_index().unwrap().view();
     assert_eq!(view.num_docs(), 300);
     assert!(seen <= 300);
     writer.shutdown().unwrap();
@@ -316,6 +326,7 @@ fn waiting_for_an_index_another_process_keeps_returns_at_once() {
         .read()
         .unwrap()
         .search_index()
+        .unwrap()
         .writer(1, 16 << 20)
         .unwrap();
     let writer = store.start_writer().unwrap();

@@ -177,7 +177,7 @@ impl Reader {
     /// Run a search; hits best first, exact at this reader's revision.
     pub fn search(&self, q: &SearchQuery) -> Result<Vec<SearchHit>> {
         let started = std::time::Instant::now();
-        let view = self.search_index().view();
+        let view = self.search_index()?.view();
         let limit = q.limit.clamp(1, MAX_HITS);
         // Rank more candidates than asked for, so the recency boost can
         // promote a slightly less relevant but much newer item.
@@ -263,8 +263,8 @@ impl Reader {
         Ok(hits)
     }
 
-    /// The store's search index.
-    pub fn search_index(&self) -> SearchIndex {
+    /// The store's search index (opened on first use, rebuilt if unusable).
+    pub fn search_index(&self) -> Result<SearchIndex> {
         self.pool().search_index()
     }
 
