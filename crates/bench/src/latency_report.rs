@@ -5,10 +5,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::{json, Value};
 
-use crate::report::{binary_line, machine_section, source_line};
+use crate::report::{binary_line, machine_section, source_line, start_run_readme};
 use crate::size::format_bytes;
 
 /// Summary of a set of durations, in milliseconds.
@@ -223,18 +223,8 @@ pub fn table(r: &Value) -> String {
 
 /// Writes `results.json` and `README.md` into `dir`.
 pub fn save(dir: &Path, results: &Value, summary: &str, argv: &[String]) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let pretty = serde_json::to_string_pretty(results)?;
-    std::fs::write(dir.join("results.json"), format!("{pretty}\n"))?;
     let m = &results["machine"];
-    let mut md = String::new();
-    let _ = writeln!(
-        md,
-        "# Latency benchmark: {}\n",
-        results["bench"]["date"].as_str().unwrap_or("?")
-    );
-    let _ = writeln!(md, "Command:\n\n```console\n$ {}\n```\n", argv.join(" "));
-    let _ = writeln!(md, "## Figures\n\n```text\n{summary}```\n");
+    let mut md = start_run_readme(dir, results, "Latency benchmark", summary, argv)?;
     let _ = writeln!(
         md,
         "## Method\n\n\

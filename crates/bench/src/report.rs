@@ -39,6 +39,29 @@ pub fn machine_info() -> Value {
     })
 }
 
+/// Write `results.json` into `dir` (created if missing) and start its
+/// README: `# {title}: {date}`, the command and the figures.
+pub fn start_run_readme(
+    dir: &Path,
+    results: &Value,
+    title: &str,
+    summary: &str,
+    argv: &[String],
+) -> Result<String> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let pretty = serde_json::to_string_pretty(results)?;
+    std::fs::write(dir.join("results.json"), format!("{pretty}\n"))?;
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "# {title}: {}\n",
+        results["bench"]["date"].as_str().unwrap_or("?")
+    );
+    let _ = writeln!(md, "Command:\n\n```console\n$ {}\n```\n", argv.join(" "));
+    let _ = writeln!(md, "## Figures\n\n```text\n{summary}```\n");
+    Ok(md)
+}
+
 /// The `- tinyvex: `version` (path)` line of a run README, for a
 /// `{version, path}` object.
 pub fn binary_line(md: &mut String, label: &str, binary: &Value) {
