@@ -5,8 +5,6 @@
 //! [`MAX_WORD_BYTES`] dropped. Using the same analyzer on both sides is what
 //! makes the matcher agree with the index.
 
-use std::str::CharIndices;
-
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenStream, Tokenizer,
 };
@@ -33,7 +31,8 @@ pub struct WordTokenizer {
 /// The token stream of [`WordTokenizer`].
 pub struct WordStream<'a> {
     text: &'a str,
-    chars: CharIndices<'a>,
+    /// Byte offset where the next word is looked for.
+    at: usize,
     token: &'a mut Token,
 }
 
@@ -43,9 +42,23 @@ impl Tokenizer for WordTokenizer {
         self.token.reset();
         WordStream {
             text,
-            chars: text.char_indices(),
+            at: 0,
             token: &mut self.token,
         }
+    }
+}
+
+/// Whether the character starting at byte `at` of `text` is a word
+/// character, and its length. Bytes, not `char_indices`: most text is
+/// ASCII, and indexing spends a good part of its time here.
+#[inline]
+fn word_char_at(text: &str, at: usize) -> (bool, usize) {
+    let b = text.as_bytes()[at];
+    if b.is_ascii() {
+        (b.is_ascii_alphanumeric() || b == b'_', 1)
+    } else {
+        let c = text[at..].chars().next().expect("at is a char boundary");
+        (is_word_char(c), c.len_utf8())
     }
 }
 
@@ -53,19 +66,32 @@ impl TokenStream for WordStream<'_> {
     fn advance(&mut self) -> bool {
         self.token.text.clear();
         self.token.position = self.token.position.wrapping_add(1);
-        while let Some((from, c)) = self.chars.next() {
-            if is_word_char(c) {
-                let to = self
-                    .chars
-                    .find(|(_, c)| !is_word_char(*c))
-                    .map_or(self.text.len(), |(at, _)| at);
-                self.token.offset_from = from;
-                self.token.offset_to = to;
-                self.token.text.push_str(&self.text[from..to]);
-                return true;
+        let len = self.text.len();
+        let mut at = self.at;
+        while at < len {
+            let (word, n) = word_char_at(self.text, at);
+            if word {
+                break;
             }
+            at += n;
         }
-        false
+        if at >= len {
+            self.at = len;
+            return false;
+        }
+        let from = at;
+        while at < len {
+            let (word, n) = word_char_at(self.text, at);
+            if !word {
+                break;
+            }
+            at += n;
+        }
+        self.at = at;
+        self.token.offset_from = from;
+        self.token.offset_to = at;
+        self.token.text.push_str(&self.text[from..at]);
+        true
     }
 
     fn token(&self) -> &Token {
@@ -137,6 +163,11 @@ mod tests {
             ["resume", "uber", "日本語"]
         );
         assert_eq!(normalize(&mut a, "ls -la | wc"), ["ls", "la", "wc"]);
+        assert_eq!(
+            normalize(&mut a, "«naïve»—café_Ω2 …x"),
+            ["naive", "cafe_ω2", "x"]
+        );
+        assert!(normalize(&mut a, " -- ").is_empty());
         assert!(normalize(&mut a, &"x".repeat(MAX_WORD_BYTES + 1)).is_empty());
         assert_eq!(normalize(&mut a, &"x".repeat(MAX_WORD_BYTES)).len(), 1);
     }
