@@ -23,6 +23,7 @@ mod opencode_fixtures;
 mod real_agents;
 mod real_claude;
 mod real_codex;
+mod real_export;
 mod real_others;
 mod rules;
 mod search;
