@@ -15,6 +15,7 @@ mod corpus;
 mod crash;
 mod deleted_sources;
 mod expected;
+mod export_round_trip;
 mod gemini_fixtures;
 mod idempotence;
 mod incremental;
