@@ -159,7 +159,7 @@ pub struct NotCarried {
 
 impl fmt::Display for NotCarried {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.count, self.what, self.reason)
+        write!(f, "{} ({}): {}", self.what, self.count, self.reason)
     }
 }
 
