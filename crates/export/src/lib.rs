@@ -7,6 +7,8 @@
 //!   store reads them) into an [`Export`]: the file's lines, where it goes,
 //!   the session id the target agent's resume takes, and what could not be
 //!   carried over ([`NotCarried`]).
+//! * [`unstored_notes`] adds what the source held that Tinyvex keeps only in
+//!   its raw event log (images, attached files), read from raw records.
 //! * [`write_export`] writes it atomically (temporary file in the same
 //!   folder, fsync, rename), replacing an earlier export of the same thread
 //!   but refusing any other file ([`Error::NotOurs`]).
@@ -45,9 +47,11 @@ mod claude;
 mod codex;
 mod conv;
 mod ids;
+mod unstored;
 mod write;
 
 pub use ids::session_id;
+pub use unstored::unstored_notes;
 pub use write::{read_marker, write_export, Written};
 
 /// The Claude Code version written into exported transcripts (`version`): the

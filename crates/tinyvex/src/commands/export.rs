@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use tinyvex_export::{export, write_export, ExportOptions, NotCarried, Target};
+use tinyvex_export::{export, unstored_notes, write_export, ExportOptions, NotCarried, Target};
 use tinyvex_store::ItemQuery;
 
 use crate::cli::{ExportArgs, ExportTo, GlobalArgs};
@@ -71,12 +71,24 @@ pub fn run(global: &GlobalArgs, args: ExportArgs) -> Result<ExitCode> {
         },
         utc_offset_minutes: None,
     };
-    let exported = export(&thread, &items, target, &options).map_err(|e| match e {
+    let mut exported = export(&thread, &items, target, &options).map_err(|e| match e {
         tinyvex_export::Error::NoCwd { .. } => {
             anyhow::anyhow!("{e}\nhint: pass --cwd DIR (the folder the session should continue in)")
         }
         e => e.into(),
     })?;
+    // What only the raw event log holds (images, attached files) is not
+    // exported either: say so.
+    if let Ok(provider) = thread.provider.parse::<tinyvex_model::ProviderKind>() {
+        for file in &thread.source_files {
+            let records = reader.raw_records(provider, file)?;
+            exported.not_carried.extend(unstored_notes(
+                &thread.provider,
+                &thread.session_id,
+                &records,
+            ));
+        }
+    }
     let dir: PathBuf = match &args.out {
         Some(out) => out.clone(),
         None => root?.join(&exported.dir),
