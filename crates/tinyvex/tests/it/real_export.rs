@@ -41,7 +41,10 @@ fn threads_of(home: &Path, db: &Path, provider: &str) -> Vec<Value> {
 fn claude_session_exported_to_codex_resumes_with_its_history() {
     ensure_agents_installed();
     let mock = MockModel::start(vec![
-        vec![Reply::shell("echo hello-from-claude")],
+        vec![
+            Reply::reasoning("I should run the greeting command."),
+            Reply::shell("echo hello-from-claude"),
+        ],
         vec![Reply::text("The command printed hello-from-claude.")],
         vec![Reply::text("Codex here: I can see the earlier turns.")],
     ]);
@@ -126,6 +129,10 @@ fn claude_session_exported_to_codex_resumes_with_its_history() {
             && i["role"] == "user"
             && message_text(i) == "run the greeting command"
     });
+    // Claude's thinking travels as a summary-only reasoning item.
+    let reasoning = position(&|i| {
+        i["type"] == "reasoning" && i["summary"][0]["text"] == "I should run the greeting command."
+    });
     let call = position(&|i| {
         i["type"] == "function_call"
             && i["name"] == "exec_command"
@@ -148,7 +155,9 @@ fn claude_session_exported_to_codex_resumes_with_its_history() {
     let next = position(&|i| {
         i["type"] == "message" && i["role"] == "user" && message_text(i) == "next question"
     });
-    assert!(user < call && call < output && output < answer && answer < next);
+    assert!(
+        user < reasoning && reasoning < call && call < output && output < answer && answer < next
+    );
 
     // The original transcript is untouched; the export (now continued by
     // Codex) is its own thread, linked to the source, and is no longer
