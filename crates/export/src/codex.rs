@@ -212,9 +212,16 @@ impl Renderer<'_> {
             );
             return;
         }
+        // Freeform tools: Codex's own custom tools, and `apply_patch` when
+        // it was one (its input is the patch text, not a JSON object).
         let custom = self.same_agent
-            && c.input
-                .is_some_and(|i| !matches!(serde_json::from_str::<Value>(i), Ok(Value::Object(_))));
+            && match c.item.tool_kind.as_deref() {
+                Some("custom") => true,
+                Some("patch") => c.input.is_some_and(|i| {
+                    !matches!(serde_json::from_str::<Value>(i), Ok(Value::Object(_)))
+                }),
+                _ => false,
+            };
         if custom {
             self.push(
                 ts,
