@@ -445,3 +445,118 @@ fn writes_atomically_and_only_over_its_own_untouched_file() {
     let err = write_export(&path, &grown).unwrap_err();
     assert!(err.to_string().contains("claude-zzz"), "{err}");
 }
+
+#[test]
+fn codex_threads_keep_their_own_tool_shapes() {
+    let t = thread("codex", "own");
+    let mut search = tool(
+        &t,
+        "ws",
+        "web_search",
+        "web_search",
+        Some("rust"),
+        json!({"type": "search", "query": "rust"}),
+        None,
+        3,
+    );
+    search.call_id = None;
+    let items = vec![
+        item(&t, "L1", "user", Some("go"), 1),
+        tool(
+            &t,
+            "c1",
+            "shell",
+            "shell",
+            Some("ls"),
+            json!({"command": ["bash", "-lc", "ls"]}),
+            Some("a"),
+            2,
+        ),
+        search,
+        tool(
+            &t,
+            "c3",
+            "patch",
+            "apply_patch",
+            None,
+            json!("*** Begin Patch\n*** End Patch\n"),
+            None,
+            4,
+        ),
+        tool(
+            &t,
+            "c4",
+            "shell",
+            "local_shell",
+            Some("pwd"),
+            json!({"type": "exec", "command": ["pwd"]}),
+            Some("/w"),
+            5,
+        ),
+        tool(
+            &t,
+            "c5",
+            "mcp",
+            "mcp__srv__do.it",
+            None,
+            json!({"x": 1}),
+            Some("ok"),
+            6,
+        ),
+    ];
+    let e = export(&t, &items, Target::Codex, &opts()).unwrap();
+    let payloads: Vec<Value> = parsed(&e)
+        .into_iter()
+        .filter(|l| l["type"] == "response_item")
+        .map(|l| l["payload"].clone())
+        .collect();
+    // The shell call as it was (name and argv arguments), not remapped.
+    assert_eq!(payloads[1]["name"], "shell");
+    assert_eq!(
+        payloads[1]["arguments"],
+        r#"{"command":["bash","-lc","ls"]}"#
+    );
+    assert_eq!(payloads[3]["type"], "web_search_call");
+    assert_eq!(payloads[3]["action"]["query"], "rust");
+    assert_eq!(payloads[4]["type"], "custom_tool_call");
+    assert_eq!(payloads[4]["input"], "*** Begin Patch\n*** End Patch\n");
+    assert_eq!(payloads[5]["type"], "custom_tool_call_output");
+    assert_eq!(payloads[5]["output"], "aborted");
+    assert_eq!(payloads[6]["name"], "exec_command");
+    assert_eq!(payloads[6]["arguments"], r#"{"cmd":"pwd"}"#);
+    assert_eq!(payloads[8]["name"], "mcp__srv__do.it");
+
+    // To Claude Code the MCP name must be renamed, and that is said.
+    let e = export(&t, &items, Target::Claude, &opts()).unwrap();
+    assert!(e.contents().contains(r#""name":"mcp__srv__do_it""#));
+    assert!(
+        e.not_carried
+            .iter()
+            .any(|n| n.what == "tool names" && n.count == 1),
+        "{:?}",
+        e.not_carried
+    );
+    // A Claude Code thread keeps its tools' names and inputs.
+    let c = thread("claude", "own");
+    let items = vec![
+        item(&c, "u", "user", Some("go"), 1),
+        tool(
+            &c,
+            "toolu_1",
+            "patch",
+            "Edit",
+            None,
+            json!({"file_path": "/a", "old_string": "x", "new_string": "y"}),
+            Some("ok"),
+            2,
+        ),
+    ];
+    let e = export(&c, &items, Target::Claude, &opts()).unwrap();
+    assert!(
+        e.contents().contains(
+            r#""input":{"file_path":"/a","new_string":"y","old_string":"x"},"name":"Edit""#
+        ),
+        "{}",
+        e.contents()
+    );
+}
