@@ -11,7 +11,7 @@ use chrono::{DateTime, FixedOffset, Offset, TimeZone, Utc};
 use serde_json::{json, Value};
 use tinyvex_model::{format_ms, TimestampMs};
 
-use crate::conv::{Call, Entry, Plan, Shape, Text};
+use crate::conv::{Call, Entry, Notes, Plan, Shape, Text};
 use crate::ids::CallIds;
 use crate::{Ctx, ExportOptions, Marker, Target, CODEX_FORMAT_VERSION, ORIGINATOR};
 
@@ -65,6 +65,7 @@ pub(crate) fn render(
     ctx: &Ctx<'_>,
     entries: &[Entry<'_>],
     options: &ExportOptions,
+    notes: &mut Notes,
 ) -> (PathBuf, String, Vec<String>) {
     let (dir, name) = place(ctx, options);
     let mut r = Renderer {
@@ -76,7 +77,7 @@ pub(crate) fn render(
         same_agent: ctx.thread.provider == "codex",
     };
     for entry in entries {
-        r.entry(entry);
+        r.entry(entry, notes);
     }
     (dir, name, r.out)
 }
@@ -117,7 +118,7 @@ impl Renderer<'_> {
         self.push(ts, "turn_context", payload);
     }
 
-    fn entry(&mut self, entry: &Entry<'_>) {
+    fn entry(&mut self, entry: &Entry<'_>, notes: &mut Notes) {
         match entry {
             Entry::User(t) => {
                 let ts = self.at(t.ts);
@@ -161,7 +162,7 @@ impl Renderer<'_> {
                 );
             }
             Entry::Plan(t) => self.plan_item(t),
-            Entry::Tool(c) => self.tool(c),
+            Entry::Tool(c) => self.tool(c, notes),
         }
     }
 
@@ -189,14 +190,15 @@ impl Renderer<'_> {
         self.push(ts, "event_msg", payload);
     }
 
-    fn tool(&mut self, c: &Call<'_>) {
+    fn tool(&mut self, c: &Call<'_>, notes: &mut Notes) {
         let ts = self.start(c.ts);
         let call_id = self
             .ids
             .get(Target::Codex, &c.item.id, c.item.call_id.as_deref());
         let out_ts = c.ended.unwrap_or(ts);
-        // Codex's own calls are written back as they were, except the
-        // shapes only the API can produce (hosted web search has no output).
+        // Codex's own calls are written back in their own shapes: a hosted
+        // web search as `web_search_call` (it has no output item), freeform
+        // tools as `custom_tool_call`, the rest as `function_call`.
         if self.same_agent
             && c.name == "web_search"
             && c.item.tool_kind.as_deref() == Some("web_search")
@@ -229,7 +231,14 @@ impl Renderer<'_> {
                 json!({"type": "custom_tool_call", "status": "completed", "call_id": call_id, "name": c.name, "input": c.input.unwrap_or("")}),
             );
             // Codex insists on an output for every custom call.
-            let output = c.output.unwrap_or("aborted");
+            let output = c.output.unwrap_or_else(|| {
+                notes.add(
+                    "tool outputs",
+                    "the call never got one; Codex requires one for a freeform call, \
+                     so it is written as `aborted`",
+                );
+                "aborted"
+            });
             self.push(
                 out_ts,
                 "response_item",

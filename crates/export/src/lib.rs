@@ -284,7 +284,7 @@ pub fn export(
         created,
     };
     let (dir, file_name, body) = match target {
-        Target::Codex => codex::render(&ctx, &entries, options),
+        Target::Codex => codex::render(&ctx, &entries, options, &mut notes),
         Target::Claude => claude::render(&ctx, &entries, &mut notes),
     };
     let mut digest_input = String::new();

@@ -525,6 +525,13 @@ fn codex_threads_keep_their_own_tool_shapes() {
     assert_eq!(payloads[6]["name"], "exec_command");
     assert_eq!(payloads[6]["arguments"], r#"{"cmd":"pwd"}"#);
     assert_eq!(payloads[8]["name"], "mcp__srv__do.it");
+    assert!(
+        e.not_carried
+            .iter()
+            .any(|n| n.what == "tool outputs" && n.count == 1),
+        "{:?}",
+        e.not_carried
+    );
 
     // To Claude Code the MCP name must be renamed, and that is said.
     let e = export(&t, &items, Target::Claude, &opts()).unwrap();
