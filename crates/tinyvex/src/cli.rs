@@ -80,6 +80,18 @@ pub enum Command {
     /// JSON-RPC 2.0 (docs/protocol.md). Stop with Ctrl-C or SIGTERM: clients
     /// are closed with a reason and everything read is committed.
     Serve(ServeArgs),
+    /// Write a thread as a session of another agent, to continue it there
+    ///
+    /// Writes the thread in the target agent's own on-disk format where that
+    /// agent looks for sessions: a Codex rollout under
+    /// $CODEX_HOME/sessions/YYYY/MM/DD/ (CODEX_HOME defaults to ~/.codex) or a
+    /// Claude Code transcript under $CLAUDE_CONFIG_DIR/projects/<escaped cwd>/
+    /// (default ~/.claude). Prints the session id and the command that
+    /// resumes it, and what the target cannot represent. The same thread
+    /// always gets the same session id: exporting it again replaces the
+    /// earlier export, unless the agent has continued that session since
+    /// (then nothing is written). The source agent's files are never touched.
+    Export(ExportArgs),
     /// Print the access token that clients of `tinyvex serve` must present
     ///
     /// The token is created on first use and stored with mode 0600 next to
@@ -143,6 +155,37 @@ pub struct ServeArgs {
     pub rescan_every: f64,
 
     /// Print one JSON object on stdout once listening (`listen`, `ws`, `url`, `token_file`)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The agent an export is written for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportTo {
+    /// Codex CLI (`codex resume <id>`)
+    Codex,
+    /// Claude Code (`claude --resume <id>`, run in the thread's cwd)
+    Claude,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Thread id, provider session id, or a unique prefix of either
+    pub thread: String,
+
+    /// The agent to continue the thread in
+    #[arg(long, value_enum)]
+    pub to: ExportTo,
+
+    /// Write the file into this folder instead of where the agent looks
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Working directory to record (required when the thread has none)
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<String>,
+
+    /// Print one JSON object on stdout (`path`, `session_id`, `resume_command`, `not_carried`, ...)
     #[arg(long)]
     pub json: bool,
 }

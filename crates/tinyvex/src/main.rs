@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Command::Search(args) => commands::search::run(&cli.global, args),
         Command::Serve(args) => commands::serve::run(&cli.global, args),
         Command::Token(args) => commands::token::run(&cli.global, args),
+        Command::Export(args) => commands::export::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -570,6 +570,19 @@ impl LineParser for ClaudeParser {
         };
         // Inline sidechains (≤ 1.0.x) belong to a sub-agent, not to this thread.
         let inline_sidechain = sidechain && !self.state.agent_file;
+        if kind == "tinyvex-export" && !self.state.parent_done {
+            // Written by `tinyvex export`: the session this one was exported from.
+            let source = v
+                .get("tinyvex_export")
+                .and_then(|m| non_empty(str_of(m, "source_session")));
+            if let Some(source) = source {
+                self.state.parent_done = true;
+                out.push(ParsedEvent::Thread(ThreadPatch {
+                    parent_session_id: Some(source.to_string()),
+                    ..ThreadPatch::default()
+                }));
+            }
+        }
         if !inline_sidechain && matches!(kind.as_str(), "user" | "assistant" | "system") {
             let ts = str_of(&v, "timestamp").and_then(parse_rfc3339_ms);
             self.thread_fields(&v, ts, out);

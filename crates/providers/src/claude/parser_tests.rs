@@ -354,3 +354,16 @@ fn resume_at_every_line_matches_one_pass() {
     }
     assert!(files.len() >= 8, "{files:?}");
 }
+
+#[test]
+fn a_tinyvex_export_links_to_its_source_session() {
+    let text = lines(&[
+        json!({"type": "tinyvex-export", "sessionId": SID, "tinyvex_export": {"source_thread": "codex-s1", "source_provider": "codex", "source_session": "s1", "lines": 1, "sha1": "x"}}),
+        json!({"type": "user", "uuid": "u1", "parentUuid": null, "sessionId": SID, "cwd": "/w", "timestamp": "2026-01-01T00:00:00.000Z", "message": {"role": "user", "content": "hi"}}),
+    ]);
+    let (events, errors) = parse_all(&path(), &text);
+    assert_eq!(errors, 0);
+    let t = thread(&events);
+    assert_eq!(t.parent_session_id.as_deref(), Some("s1"));
+    assert_eq!(t.title.as_deref(), Some("hi"));
+}

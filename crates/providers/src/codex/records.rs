@@ -49,6 +49,14 @@ pub(crate) struct SessionMeta<'a> {
     pub parent_thread_id: Option<Cow<'a, str>>,
     pub source: Option<Value>,
     pub git: Option<Git>,
+    /// Written by `tinyvex export`: the thread the rollout was exported from.
+    pub tinyvex_export: Option<ExportMarker>,
+}
+
+/// `session_meta.tinyvex_export` (see `tinyvex-export`'s `Marker`).
+#[derive(Deserialize)]
+pub(crate) struct ExportMarker {
+    pub source_session: Option<String>,
 }
 
 #[derive(Deserialize)]

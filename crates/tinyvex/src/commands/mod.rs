@@ -6,6 +6,7 @@ use tinyvex_store::Store;
 use crate::cli::GlobalArgs;
 use crate::paths;
 
+pub mod export;
 pub mod ingest;
 pub mod search;
 pub mod serve;

@@ -156,7 +156,8 @@ impl RolloutParser {
             .or_else(|| {
                 let spawn = meta.source.as_ref()?.get("subagent")?.get("thread_spawn")?;
                 spawn.get("parent_thread_id")?.as_str().map(str::to_string)
-            });
+            })
+            .or_else(|| meta.tinyvex_export.and_then(|m| m.source_session));
         let cwd = meta
             .cwd
             .as_deref()

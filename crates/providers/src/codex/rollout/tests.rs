@@ -132,3 +132,18 @@ fn resume_at_every_line_matches_one_pass() {
     }
     assert!(checked >= 10);
 }
+
+#[test]
+fn a_tinyvex_export_links_to_its_source_session() {
+    let text = concat!(
+        r#"{"timestamp":"2026-01-01T00:00:00.000Z","type":"session_meta","payload":{"id":"abc","timestamp":"2026-01-01T00:00:00.000Z","cwd":"/w","originator":"tinyvex","cli_version":"0.169.0","tinyvex_export":{"source_thread":"claude-s1","source_provider":"claude","source_session":"s1","lines":0,"sha1":"x"}}}"#,
+        "\n",
+    );
+    let (events, errors) = parse_all(&path(), text);
+    assert_eq!(errors, 0);
+    let parent = events.iter().find_map(|e| match e {
+        ParsedEvent::Thread(t) => t.parent_session_id.clone(),
+        _ => None,
+    });
+    assert_eq!(parent.as_deref(), Some("s1"));
+}
