@@ -182,17 +182,22 @@ impl Vocabulary {
                 v.docs.insert(t.to_string(), d);
             }
         }
-        let n = sqlite_json(db, "SELECT count(*) AS n, max(rowid) AS m FROM items")?;
+        let n = sqlite_json(db, "SELECT count(*) AS n FROM items")?;
         v.items = n.first().and_then(|r| r["n"].as_u64()).unwrap_or(0);
-        let max_rowid = n.first().and_then(|r| r["m"].as_u64()).unwrap_or(0);
-        // About 600 items spread over the table.
-        let step = (max_rowid / 600).max(1);
+        // About 600 items spread over the table, numbered in content order
+        // (thread id, then position in the thread), not by rowid: rowids
+        // depend on the order parallel readers committed, so sampling by
+        // them drew another query set from every fresh ingest of the same
+        // corpus.
+        let step = (v.items / 600).max(1);
         let rows = sqlite_json(
             db,
             &format!(
-                "SELECT kind, coalesce(text, command) AS t FROM items
-                 WHERE rowid % {step} = 0 AND coalesce(text, command) IS NOT NULL
-                   AND length(coalesce(text, command)) BETWEEN 20 AND 4000"
+                "SELECT kind, t FROM (
+                   SELECT i.kind, coalesce(i.text, i.command) AS t,
+                          row_number() OVER (ORDER BY th.id, i.seq) AS n
+                   FROM items i JOIN threads th ON th.rowid = i.thread)
+                 WHERE n % {step} = 0 AND t IS NOT NULL AND length(t) BETWEEN 20 AND 4000"
             ),
         )?;
         for r in rows {
