@@ -65,6 +65,9 @@ pub(crate) fn catch_up(
     updater: &mut IndexUpdater,
     mut progress: impl FnMut(u64),
 ) -> Result<CatchUp> {
+    // Read before the items: every item of this revision or before is
+    // visible to the queries below.
+    let target = store_revision(conn)?;
     let mut cursor = updater.cursor();
     let mut done = CatchUp { items: 0, cursor };
     let mut last_commit = Instant::now();
@@ -108,6 +111,15 @@ pub(crate) fn catch_up(
             updater.commit(cursor)?;
             last_commit = Instant::now();
         }
+    }
+    // The last commits may have changed no item (a thread's title, a
+    // file's cursor): the index is current to the store's revision all the
+    // same, and saying so spares every search the look for unindexed items.
+    if target > cursor.revision {
+        cursor = Cursor {
+            revision: target,
+            rowid: i64::MAX,
+        };
     }
     if cursor != updater.cursor() {
         updater.commit(cursor)?;
@@ -233,12 +245,13 @@ fn catch_up_recorded(
     updater: &mut IndexUpdater,
     progress: &Progress,
 ) -> Result<CatchUp> {
-    let target = store_revision(conn)?;
     let before = progress.applied.load(Ordering::Relaxed);
     let done = catch_up(conn, updater, |n| {
         progress.applied.store(before + n, Ordering::Relaxed)
     })?;
-    progress.caught_up_to.fetch_max(target, Ordering::AcqRel);
+    progress
+        .caught_up_to
+        .fetch_max(done.cursor.revision, Ordering::AcqRel);
     Ok(done)
 }
 

@@ -311,7 +311,11 @@ impl Reader {
         }
         let mut sql = Sql::new(
             &format!(
-                "SELECT {TAIL_COLUMNS} FROM items i JOIN threads t ON t.rowid = i.thread
+                // CROSS JOIN: items first, by revision. With a provider
+                // filter SQLite preferred threads first, which visits every
+                // thread of the provider (9 ms for 3,000 threads) however
+                // few items are unindexed.
+                "SELECT {TAIL_COLUMNS} FROM items i CROSS JOIN threads t ON t.rowid = i.thread
                  WHERE (i.revision, i.rowid) > (?1, ?2) AND i.revision > ?3 AND i.revision <= ?4
                    AND coalesce(i.text, i.command, i.output) IS NOT NULL"
             ),
