@@ -162,10 +162,22 @@ fn build(
     }
     if let Some(p) = &filters.provider {
         let term = Term::from_field_text(f.provider, p);
-        all.push(filter(Box::new(TermQuery::new(
-            term,
-            IndexRecordOption::Basic,
-        ))));
+        // A filter every document passes (one provider in the whole
+        // index, the common case) would only add a posting list of every
+        // document to intersect. Document frequencies count deleted
+        // documents too, hence all documents, deleted ones included.
+        let all_docs: u64 = view
+            .searcher
+            .segment_readers()
+            .iter()
+            .map(|s| u64::from(s.max_doc()))
+            .sum();
+        if view.searcher.doc_freq(&term)? < all_docs {
+            all.push(filter(Box::new(TermQuery::new(
+                term,
+                IndexRecordOption::Basic,
+            ))));
+        }
     }
     if let Some(threads) = &filters.threads {
         if threads.is_empty() {
@@ -175,11 +187,23 @@ fn build(
         all.push(filter(Box::new(TermSetQuery::new(terms))));
     }
     if !filters.kinds.is_empty() {
-        let terms = filters
+        // Posting lists, not a TermSetQuery: that one builds a bitset of
+        // every document of the kinds (400k tool calls of 1M items) for
+        // each query, where an intersection only seeks into the lists.
+        let mut kinds: Vec<(Occur, Box<dyn Query>)> = filters
             .kinds
             .iter()
-            .map(|k| Term::from_field_text(f.kind, k));
-        all.push(filter(Box::new(TermSetQuery::new(terms))));
+            .map(|k| {
+                let term = Term::from_field_text(f.kind, k);
+                let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+                (Occur::Should, q)
+            })
+            .collect();
+        let q = match kinds.len() {
+            1 => kinds.pop().expect("one kind").1,
+            _ => Box::new(BooleanQuery::new(kinds)),
+        };
+        all.push(filter(q));
     }
     if filters.after.is_some() || filters.before.is_some() {
         let lower = filters.after.map_or(Bound::Unbounded, |t| {

@@ -134,7 +134,12 @@ fn newer_items_rank_first_among_equals_and_filters_apply() {
     let r = store.read().unwrap();
     assert_eq!(ids(&r, "deploy webhook"), ["claude-b/a2", "codex-a/a1"]);
     assert_eq!(ids(&r, "deploy provider:codex"), ["codex-a/a1"]);
+    assert_eq!(ids(&r, "deploy provider:claude"), ["claude-b/a2"]);
     assert_eq!(ids(&r, "deploy kind:user"), Vec::<String>::new());
+    assert_eq!(
+        ids(&r, "deploy kind:user kind:assistant"),
+        ["claude-b/a2", "codex-a/a1"]
+    );
     assert_eq!(
         ids(&r, "deploy cwd:/srv/app"),
         ["codex-a/a1"],
