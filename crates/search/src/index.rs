@@ -34,6 +34,11 @@ pub struct Cursor {
     pub rowid: i64,
 }
 
+/// Threads a search spreads its segments over: the cores, at most 4.
+fn search_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
 /// The commit payload.
 #[derive(Debug, Serialize, Deserialize)]
 struct Payload {
@@ -168,7 +173,7 @@ impl SearchIndex {
     fn try_open(dir: &Path, store_id: &str) -> Result<Option<SearchIndex>> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let (schema, fields) = schema();
-        let index = if dir.join("meta.json").exists() {
+        let mut index = if dir.join("meta.json").exists() {
             let index = Index::open_in_dir(dir)?;
             if index.schema() != schema {
                 return Ok(None);
@@ -181,6 +186,10 @@ impl SearchIndex {
                 .create_in_dir(dir)?
         };
         index.tokenizers().register(ANALYZER, analyzer());
+        // Segments are searched in parallel: a bulk ingest leaves several,
+        // and a query of common words spends its time intersecting their
+        // posting lists one segment after another.
+        index.set_multithread_executor(search_threads())?;
         // The payload first, then the reader: if another process commits
         // in between, the reader is newer than the cursor, which only
         // makes a search re-check a few items (never miss any).
