@@ -232,12 +232,17 @@ fn build(
 }
 
 impl View {
-    /// The best `limit` matching items, best first.
+    /// The best `limit` matching items, best first. A broad phrase looks
+    /// among the newest items first and at the older ones only when the
+    /// newest hold fewer than `enough` matches (at most `limit`): a caller
+    /// that asks for extra candidates to re-rank by recency, which favours
+    /// the newest anyway, need not pay for searching every older item.
     pub fn top(
         &self,
         clauses: &[Clause],
         filters: &Filters,
         limit: usize,
+        enough: usize,
     ) -> Result<Vec<Candidate>> {
         if self.searcher.num_docs() == 0 || limit == 0 {
             return Ok(Vec::new());
@@ -251,7 +256,7 @@ impl View {
             let mut top = self
                 .searcher
                 .search(&query, &TopDocs::with_limit(limit).order_by_score())?;
-            if top.len() < limit {
+            if top.len() < enough.min(limit) {
                 let older = (Bound::Unbounded, Bound::Excluded(from));
                 let query = build(self, clauses, filters, Some(older))?;
                 let more = self.searcher.search(

@@ -370,7 +370,7 @@ mod tests {
         let q = SearchQuery::parse(q).unwrap();
         let view = index.view();
         let mut rows: Vec<i64> = view
-            .top(&q.clauses, &Filters::default(), 10)
+            .top(&q.clauses, &Filters::default(), 10, 10)
             .unwrap()
             .iter()
             .map(|c| c.rowid)

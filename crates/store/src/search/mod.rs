@@ -215,7 +215,7 @@ impl Reader {
                 let mut candidates = if since >= view.cursor.revision {
                     Vec::new()
                 } else {
-                    view.top(&q.clauses, &filters, wanted)?
+                    view.top(&q.clauses, &filters, wanted, limit)?
                 };
                 t_index = started.elapsed();
                 let tail = self.unindexed(q, &view, since, revision)?;
