@@ -18,13 +18,20 @@ export class VirtualList {
    * @param opts.key (row) => string, stable identity
    * @param opts.estimate (row) => px before measuring
    * @param opts.stickToBottom follow the end while at the end
+   * @param opts.anchorable (row) => bool: rows that may serve as the anchor
+   *   (not placeholders that vanish when what they stand for arrives)
+   * @param opts.anchorAtTop keep the first row in place even when scrolled to
+   *   the very top (rows arriving above stay above); otherwise a list at the
+   *   top shows rows inserted at the top
    */
-  constructor(scroller, { render, key, estimate, stickToBottom = false }) {
+  constructor(scroller, { render, key, estimate, stickToBottom = false, anchorable = () => true, anchorAtTop = false }) {
     this.scroller = scroller;
     this.renderRow = render;
     this.keyOf = key;
     this.estimate = estimate;
     this.stickToBottom = stickToBottom;
+    this.anchorable = anchorable;
+    this.anchorAtTop = anchorAtTop;
     this.rows = [];
     this.keys = [];
     this.index = new Map();    // key -> row index
@@ -116,8 +123,9 @@ export class VirtualList {
   anchor() {
     if (this.stickToBottom && this.atEnd) return { end: true };
     const top = this.scroller.scrollTop;
-    if (top <= 0 || !this.rows.length) return null;
-    const i = this.find(top);
+    if (!this.rows.length || (top <= 0 && !this.anchorAtTop)) return null;
+    let i = this.find(top);
+    while (i < this.rows.length && !this.anchorable(this.rows[i])) i++;
     const key = this.keys[i];
     return key === undefined ? null : { key, delta: this.offsets[i] - top };
   }

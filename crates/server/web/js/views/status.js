@@ -24,12 +24,14 @@ export function mountStatus(root, { rpc }) {
     message.classList.toggle("error", error);
   }
 
-  async function act(method, params, done) {
+  /** Run a control; `apply` updates the shown status at once (the next push confirms it). */
+  async function act(method, params, done, apply = () => {}) {
     if (busy) return;
     busy = true;
     render();
     try {
       const r = await rpc.call(method, params);
+      if (status) apply(status);
       say(done(r));
     } catch (e) {
       say(`${method} failed: ${e.message}`, true);
@@ -38,6 +40,24 @@ export function mountStatus(root, { rpc }) {
       render();
     }
   }
+
+  // Controls and rows are built once and updated in place: a status push
+  // (up to 4 a second) must never replace a button under the pointer.
+  const rescan = h("button", { type: "button", onclick: () => act("control.rescan", {}, (r) => `Rescan started (job ${r.job_id})`) }, "Rescan now");
+  const backfillAll = h("button", { type: "button", onclick: () => act("control.backfill", {}, (r) => `Backfill started (job ${r.job_id})`) }, "Backfill all");
+  const twoWay = h("input", {
+    type: "checkbox", "aria-label": "Two-way",
+    onchange: (e) => {
+      const on = e.target.checked;
+      act("control.two_way", { enabled: on }, () => `Two-way ${on ? "on" : "off"}`, (s) => { s.settings.two_way = String(on); });
+    },
+  });
+  controls.append(rescan, backfillAll, h("label.switch", twoWay, " Two-way write-back"));
+  const tbody = h("tbody");
+  table.append(h("table",
+    h("thead", h("tr", ["agent", "enabled", "files", "threads", "items", "read", "errors", "last error", "watching", ""].map((c) => h("th", c)))),
+    tbody));
+  const rows = new Map();   // provider -> {tr, enabled, cells, backfill}
 
   function render() {
     if (!status) return;
@@ -50,19 +70,12 @@ export function mountStatus(root, { rpc }) {
       fact("search index at", formatInt(s.search_indexed_revision)),
       fact("failed batches", formatInt(s.failed_batches)), fact("version", s.version),
       fact("up", `${Math.round(s.uptime_ms / 1000)} s`));
-
-    const twoWay = s.settings.two_way === "true";
-    clear(controls).append(
-      h("button", { type: "button", disabled: busy, onclick: () => act("control.rescan", {}, (r) => `Rescan started (job ${r.job_id})`) }, "Rescan now"),
-      h("button", { type: "button", disabled: busy, onclick: () => act("control.backfill", {}, (r) => `Backfill started (job ${r.job_id})`) }, "Backfill all"),
-      h("label.switch", h("input", {
-        type: "checkbox", checked: twoWay, disabled: busy, "aria-label": "Two-way",
-        onchange: (e) => act("control.two_way", { enabled: e.target.checked }, () => `Two-way ${e.target.checked ? "on" : "off"}`),
-      }), " Two-way write-back"));
-
-    clear(table).append(h("table",
-      h("thead", h("tr", ["agent", "enabled", "files", "threads", "items", "read", "errors", "last error", "watching", ""].map((c) => h("th", c)))),
-      h("tbody", s.providers.map(providerRow))));
+    rescan.disabled = busy;
+    backfillAll.disabled = busy;
+    twoWay.disabled = busy;
+    // While a control runs, its checkbox shows what was asked for.
+    if (!busy) twoWay.checked = s.settings.two_way === "true";
+    for (const p of s.providers) updateRow(p);
 
     const all = new Map(s.jobs.map((j) => [j.job_id, j]));
     for (const [id, j] of live) all.set(id, j);
@@ -70,29 +83,51 @@ export function mountStatus(root, { rpc }) {
     clear(jobs).append(list.length ? h("ul.job-list", list.map(jobRow)) : h("p.dim", "No jobs yet."));
   }
 
-  function providerRow(p) {
-    const w = p.watch || {};
-    const enabled = w.enabled !== false;
-    return h("tr", { dataset: { provider: p.provider } },
-      h("td", h(`span.badge.provider-${p.provider}`, p.provider)),
-      h("td", h("input", {
-        type: "checkbox", checked: enabled, disabled: busy, "aria-label": `${p.provider} enabled`,
-        onchange: (e) => act("control.provider", { provider: p.provider, enabled: e.target.checked },
-          () => `${p.provider} ${e.target.checked ? "enabled" : "disabled"}`),
-      })),
-      h("td.num", formatInt(p.files)), h("td.num", formatInt(p.threads)), h("td.num", formatInt(p.items)),
-      h("td.num", formatBytes(p.bytes_ingested)),
-      h(`td.num${p.errors ? ".bad" : ""}`, formatInt(p.errors)),
-      h("td.last-error", p.last_error || w.last_error
-        ? h("div", h("div.error-text", p.last_error || w.last_error),
-          p.last_error_file && h("div.mono.dim", p.last_error_file),
-          p.last_error_at && h("div.dim", relativeTime(p.last_error_at)))
-        : h("span.dim", "none")),
-      h("td.dim", (w.watched_roots || []).length ? h("span.mono", { title: w.watched_roots.join("\n") }, `${w.watched_roots.length} folder(s)`) : "not watched"),
-      h("td", h("button.small", {
-        type: "button", disabled: busy || !enabled,
+  function updateRow(p) {
+    let row = rows.get(p.provider);
+    if (!row) {
+      const cells = Array.from({ length: 7 }, () => h("td"));
+      const enabled = h("input", {
+        type: "checkbox", "aria-label": `${p.provider} enabled`,
+        onchange: (e) => {
+          const on = e.target.checked;
+          act("control.provider", { provider: p.provider, enabled: on }, () => `${p.provider} ${on ? "enabled" : "disabled"}`,
+            (s) => { const v = s.providers.find((x) => x.provider === p.provider); if (v?.watch) v.watch.enabled = on; });
+        },
+      });
+      const backfill = h("button.small", {
+        type: "button",
         onclick: () => act("control.backfill", { provider: p.provider }, (r) => `Backfill of ${p.provider} started (job ${r.job_id})`),
-      }, "Backfill")));
+      }, "Backfill");
+      const tr = h("tr", { dataset: { provider: p.provider } },
+        h("td", h(`span.badge.provider-${p.provider}`, p.provider)), h("td", enabled),
+        cells.slice(0, 5), cells[5], cells[6], h("td", backfill));
+      cells.slice(0, 5).forEach((c) => { c.className = "num"; });
+      row = { tr, enabled, cells, backfill };
+      rows.set(p.provider, row);
+      tbody.append(tr);
+    }
+    const w = p.watch || {};
+    const on = w.enabled !== false;
+    if (!busy) row.enabled.checked = on;
+    row.enabled.disabled = busy;
+    row.backfill.disabled = busy || !on;
+    const [files, threads, items, read, errors, lastError, watching] = row.cells;
+    files.textContent = formatInt(p.files);
+    threads.textContent = formatInt(p.threads);
+    items.textContent = formatInt(p.items);
+    read.textContent = formatBytes(p.bytes_ingested);
+    errors.textContent = formatInt(p.errors);
+    errors.classList.toggle("bad", p.errors > 0);
+    lastError.className = "last-error";
+    clear(lastError).append(p.last_error || w.last_error
+      ? h("div", h("div.error-text", p.last_error || w.last_error),
+        p.last_error_file && h("div.mono.dim", p.last_error_file),
+        p.last_error_at && h("div.dim", relativeTime(p.last_error_at)))
+      : h("span.dim", "none"));
+    watching.className = "dim";
+    const roots = w.watched_roots || [];
+    clear(watching).append(roots.length ? h("span.mono", { title: roots.join("\n") }, `${roots.length} folder(s)`) : "not watched");
   }
 
   function jobRow(j) {

@@ -29,6 +29,8 @@ export function mountThread(root, { rpc, threadId, focusItem, focusSeq }) {
     key: (r) => r.key,
     estimate: (r) => (r.type === "gap" ? 48 : estimateItem(r.item)),
     stickToBottom: !focusItem,
+    anchorable: (r) => r.type === "item",
+    anchorAtTop: true,
     render: (r) => (r.type === "gap" ? renderGap(r) : renderItem(r.item, itemState)),
   });
   const itemState = {
@@ -167,5 +169,6 @@ export function mountThread(root, { rpc, threadId, focusItem, focusSeq }) {
       list.destroy();
     },
     list,
+    win,
   };
 }
