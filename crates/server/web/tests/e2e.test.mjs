@@ -210,9 +210,9 @@ test("session text is shown as text: no script, no handler, no javascript: link"
     handlers: [...document.querySelectorAll("main *")].filter((e) => [...e.attributes].some((a) => a.name.startsWith("on"))).length,
   }));
   assert.deepEqual(found, { scripts: 0, imgs: 0, iframes: 0, bold: 0, jsLinks: 0, handlers: 0 });
+  await screenshot(page, "06-untrusted-text");
   await page.goto(`${server.url}#/`);
   assert.equal(await threadRow(EVIL).locator(".title").textContent(), XSS_USER);
-  await screenshot(page, "06-untrusted-text");
   await sleep(300);
   assert.deepEqual(problems, [], "no dialog, page error or CSP violation");
 });
