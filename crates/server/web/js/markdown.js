@@ -123,16 +123,53 @@ function list(lines, i, depth, out) {
 
 const SAFE_URL = /^(https?:\/\/|mailto:)/i;
 
+/**
+ * Where a closing delimiter `d` may stand in `text`: right after a non-space
+ * character (and, for single `*` / `_`, not followed by another `*` or `_`).
+ * Emphasis is matched against these positions by binary search, so a message
+ * full of unclosed `**` costs linear time, not quadratic (no regex scan from
+ * every opener to the end of the text).
+ */
+function closerPositions(text, d) {
+  const out = [];
+  for (let k = text.indexOf(d, 1); k !== -1; k = text.indexOf(d, k + 1)) {
+    if (/\s/.test(text[k - 1])) continue;
+    if (d.length === 1 && /[*_]/.test(text[k + 1] || "")) continue;
+    out.push(k);
+  }
+  return out;
+}
+
+function firstAtOrAfter(sorted, from) {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < from) lo = mid + 1; else hi = mid;
+  }
+  return lo < sorted.length ? sorted[lo] : -1;
+}
+
+const MAX_NESTING = 6;
+
 /** Parse inline Markdown into nodes: text, code, strong, em, del, link, br. */
-export function inline(text) {
+export function inline(text, depth = 0) {
   const out = [];
   let buf = "";
   const flush = () => { if (buf) { out.push({ type: "text", text: buf }); buf = ""; } };
+  const closers = new Map();
+  // The end of the emphasis opened by `d` at i (content from i + d.length), or -1.
+  const close = (i, d) => {
+    if (depth >= MAX_NESTING || !/\S/.test(text[i + d.length] || "")) return -1;
+    if (!closers.has(d)) closers.set(d, closerPositions(text, d));
+    return firstAtOrAfter(closers.get(d), i + d.length + 1);
+  };
   let i = 0;
   while (i < text.length) {
     const c = text[i];
     const rest = text.slice(i);
     let m;
+    let k;
     if (c === "\\" && i + 1 < text.length && /[\\`*_{}[\]()#+\-.!|~<>]/.test(text[i + 1])) {
       buf += text[i + 1]; i += 2; continue;
     }
@@ -141,22 +178,21 @@ export function inline(text) {
       out.push({ type: "code", text: m[2].replace(/^ (.*) $/s, "$1") });
       i += m[0].length; continue;
     }
-    if ((c === "*" || c === "_") && (m = /^(\*\*|__)(?=\S)([\s\S]*?\S)\1/.exec(rest))) {
-      flush(); out.push({ type: "strong", children: inline(m[2]) }); i += m[0].length; continue;
+    if ((c === "*" || c === "_") && text[i + 1] === c && (k = close(i, c + c)) !== -1) {
+      flush(); out.push({ type: "strong", children: inline(text.slice(i + 2, k), depth + 1) }); i = k + 2; continue;
     }
-    if ((c === "*" || c === "_") && (m = /^([*_])(?=\S)([\s\S]*?\S)\1(?![*_])/.exec(rest))
-        && (c === "*" || !/\w/.test(text[i - 1] || ""))) {
-      flush(); out.push({ type: "em", children: inline(m[2]) }); i += m[0].length; continue;
+    if ((c === "*" || (c === "_" && !/\w/.test(text[i - 1] || ""))) && (k = close(i, c)) !== -1) {
+      flush(); out.push({ type: "em", children: inline(text.slice(i + 1, k), depth + 1) }); i = k + 1; continue;
     }
-    if (c === "~" && (m = /^~~(?=\S)([\s\S]*?\S)~~/.exec(rest))) {
-      flush(); out.push({ type: "del", children: inline(m[1]) }); i += m[0].length; continue;
+    if (c === "~" && text[i + 1] === "~" && (k = close(i, "~~")) !== -1) {
+      flush(); out.push({ type: "del", children: inline(text.slice(i + 2, k), depth + 1) }); i = k + 2; continue;
     }
     if ((c === "[" || (c === "!" && text[i + 1] === "["))
         && (m = /^!?\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^\s()<>]*(?:\([^\s()]*\)[^\s()<>]*)*)>?(?:\s+"[^"]*")?\s*\)/.exec(rest))) {
       flush();
       const label = m[1] || m[2];
-      if (SAFE_URL.test(m[2])) out.push({ type: "link", href: m[2], children: inline(label) });
-      else out.push(...inline(label));
+      if (SAFE_URL.test(m[2])) out.push({ type: "link", href: m[2], children: inline(label, depth + 1) });
+      else out.push(...inline(label, depth + 1));
       i += m[0].length; continue;
     }
     if (c === "<" && (m = /^<((?:https?:\/\/|mailto:)[^\s<>]+)>/i.exec(rest))) {
