@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the pinned coding-agent CLIs (package.json / package-lock.json) into
-# ./node_modules, so tests can run the real tools (node_modules/.bin/codex, ...).
+# ./node_modules, so tests can run the real tools (node_modules/.bin/codex, ...),
+# and playwright-core for the web UI's browser tests (its browser is Debian's
+# chromium, installed by scripts/install-browser.sh).
 #
 # Idempotent: runs `npm ci` only when node_modules is missing or stale, i.e.
 # when the lockfile changed since the last successful install (a stamp with
@@ -14,6 +16,8 @@ ROOT="$(pwd)"
 
 # Binaries that must exist after a successful install.
 BINS=(codex claude opencode gemini)
+# Packages (no binary needed) that must exist after a successful install.
+PACKAGES=(playwright-core)
 
 STAMP="node_modules/.tinyvex-lock.sha256"
 
@@ -38,6 +42,9 @@ up_to_date() {
   for b in "${BINS[@]}"; do
     [ -x "node_modules/.bin/$b" ] || return 1
   done
+  for p in "${PACKAGES[@]}"; do
+    [ -f "node_modules/$p/package.json" ] || return 1
+  done
   return 0
 }
 
@@ -54,6 +61,9 @@ install() {
   for b in "${BINS[@]}"; do
     "node_modules/.bin/$b" --version >/dev/null 2>&1 \
       || die "node_modules/.bin/$b does not run (platform binary package missing?)"
+  done
+  for p in "${PACKAGES[@]}"; do
+    [ -f "node_modules/$p/package.json" ] || die "node_modules/$p missing after npm ci"
   done
   lock_hash > "$STAMP"
   echo "install-agents: done" >&2

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: what CI runs (.ci/run) and what a newcomer runs.
 #
-# 1. installs the pinned agent CLIs (package.json / package-lock.json) when
-#    missing, so the real-agent tests can run them; a failed install fails;
+# 1. installs the pinned agent CLIs and playwright-core (package.json /
+#    package-lock.json) when missing, so the real-agent tests can run them,
+#    and Debian's chromium for the web UI's browser tests (apt-get, when
+#    /usr/bin/chromium is missing); a failed install fails;
 # 2. checks formatting;
 # 3. runs every test of the workspace.
 #
@@ -26,6 +28,7 @@ warn_fixtures
 trap warn_fixtures EXIT
 
 scripts/install-agents.sh
+scripts/install-browser.sh
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

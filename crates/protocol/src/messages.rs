@@ -71,8 +71,8 @@ pub struct ThreadGet {
     pub aliases: Vec<String>,
 }
 
-/// Params of `items.list`. At most one of `tail`, `from_seq` and `since`;
-/// none means the last 200 items.
+/// Params of `items.list`. At most one of `tail`, `from_seq`, `before_seq`
+/// and `since`; none means the last 200 items.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ItemsListParams {
     /// Thread id, alias, session id or unique prefix.
@@ -83,7 +83,10 @@ pub struct ItemsListParams {
     /// Items from this sequence number on, `limit` of them.
     #[serde(default)]
     pub from_seq: Option<i64>,
-    /// Page size for `from_seq`, default 200, at most 5000.
+    /// The last `limit` items with `seq < before_seq` (paging backwards).
+    #[serde(default)]
+    pub before_seq: Option<i64>,
+    /// Page size for `from_seq` and `before_seq`, default 200, at most 5000.
     #[serde(default)]
     pub limit: Option<usize>,
     /// Items inserted or changed after this revision.

@@ -3,7 +3,8 @@
 //! [`Server::start`] opens the store, starts the single writer, the source
 //! watcher (filesystem events plus a periodic cheap rescan) and the change
 //! feed, and serves a WebSocket endpoint `/ws` speaking JSON-RPC 2.0
-//! (`docs/protocol.md`, types in `tinyvex-protocol`).
+//! (`docs/protocol.md`, types in `tinyvex-protocol`), and the web UI at `/`
+//! (embedded static files, `docs/web-ui.md`).
 //!
 //! ```text
 //!  source files ─▶ watcher ─▶ writer ─▶ SQLite ─▶ change feed ─▶ connections ─▶ clients
@@ -27,7 +28,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{State, WebSocketUpgrade};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tinyvex_protocol::SUBPROTOCOL;
@@ -42,6 +44,7 @@ mod rpc;
 mod state;
 mod subscription;
 mod token;
+mod web;
 
 pub use connection::OUT_QUEUE;
 pub use rpc::{MAX_REQUEST_BYTES, MAX_SUBSCRIPTIONS};
@@ -174,9 +177,16 @@ impl Server {
 fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/ws", get(websocket))
-        .route("/", get(index))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/auth/check", get(auth_check))
+        .fallback(web::serve)
         .with_state(state)
+}
+
+/// Lets a page check a token (sent in the `Authorization` header, never in
+/// the URL) before it stores it: 204, or the 401/403 the WebSocket would get.
+async fn auth_check(_auth: auth::Authorized) -> StatusCode {
+    StatusCode::NO_CONTENT
 }
 
 /// `Authorized` comes first: a request without the right token is refused
@@ -193,13 +203,4 @@ async fn websocket(
         .on_failed_upgrade(|e| tracing::debug!("WebSocket upgrade failed: {e}"))
         .on_upgrade(move |socket| connection::serve(socket, state))
         .into_response()
-}
-
-async fn index() -> Html<&'static str> {
-    Html(concat!(
-        "<!doctype html><meta charset=utf-8><title>Tinyvex</title>",
-        "<h1>Tinyvex is running</h1>",
-        "<p>Live queries: WebSocket <code>/ws</code>, JSON-RPC 2.0, with the token from ",
-        "<code>tinyvex token</code> (see docs/protocol.md).</p>"
-    ))
 }

@@ -393,18 +393,23 @@ async fn dispatch(
 }
 
 fn items_query(p: &ItemsListParams) -> Result<ItemQuery, RpcError> {
-    let given = [p.tail.is_some(), p.from_seq.is_some(), p.since.is_some()];
+    let given = [
+        p.tail.is_some(),
+        p.from_seq.is_some(),
+        p.before_seq.is_some(),
+        p.since.is_some(),
+    ];
     if given.iter().filter(|g| **g).count() > 1 {
         return Err(RpcError::new(
             codes::INVALID_PARAMS,
-            "give at most one of `tail`, `from_seq` and `since`",
+            "give at most one of `tail`, `from_seq`, `before_seq` and `since`",
         ));
     }
+    let limit = p.limit.unwrap_or(200).clamp(1, 5000);
     Ok(if let Some(from_seq) = p.from_seq {
-        ItemQuery::Range {
-            from_seq,
-            limit: p.limit.unwrap_or(200).clamp(1, 5000),
-        }
+        ItemQuery::Range { from_seq, limit }
+    } else if let Some(before_seq) = p.before_seq {
+        ItemQuery::Before { before_seq, limit }
     } else if let Some(since) = p.since {
         ItemQuery::Since(Revision(since))
     } else {

@@ -236,6 +236,14 @@ impl Reader {
                 Some(from_seq),
                 Some(clamp_limit(limit)),
             ),
+            ItemQuery::Before { before_seq, limit } => (
+                format!(
+                    "SELECT * FROM ({base} AND i.seq < ?2 ORDER BY i.seq DESC, i.rowid DESC LIMIT ?3)
+                     ORDER BY seq, rid"
+                ),
+                Some(before_seq),
+                Some(clamp_limit(limit)),
+            ),
             ItemQuery::Since(rev) => (
                 format!("{base} AND i.revision > ?2 ORDER BY i.seq, i.rowid"),
                 Some(rev.0 as i64),

@@ -53,6 +53,14 @@ pub enum ItemQuery {
         /// Most items returned.
         limit: usize,
     },
+    /// The last `limit` items with `seq < before_seq` (the page before a
+    /// range, for paging backwards from the tail).
+    Before {
+        /// Items strictly before this sequence number.
+        before_seq: i64,
+        /// Most items returned.
+        limit: usize,
+    },
     /// Items inserted or changed after this revision.
     Since(Revision),
 }

@@ -180,6 +180,13 @@ fn item_queries_return_seq_order() {
         }),
         vec![4, 5]
     );
+    // Paging backwards from the tail: the page just before seq 7, then the
+    // one before that, then a short first page.
+    let before = |before_seq, limit| ItemQuery::Before { before_seq, limit };
+    assert_eq!(seqs(before(7, 3)), vec![4, 5, 6]);
+    assert_eq!(seqs(before(4, 3)), vec![1, 2, 3]);
+    assert_eq!(seqs(before(1, 3)), vec![0]);
+    assert!(seqs(before(0, 3)).is_empty());
     assert!(seqs(ItemQuery::Since(Revision(1))).is_empty());
     assert!(r.items("codex-missing", ItemQuery::All).unwrap().is_empty());
     let json = serde_json::to_value(&r.items("codex-s", ItemQuery::Tail(1)).unwrap()[0]).unwrap();

@@ -8,7 +8,9 @@
 //!   throwaway home, a minimal environment and a process-group-killing timeout:
 //!   [`codex_exec`] (`codex exec`), [`claude_run`] (`claude -p`), [`opencode_run`]
 //!   (`opencode run`), [`gemini_run`] (`gemini -p`).
-//! * [`ensure_agents_installed`]: installs the pinned agent CLIs (once per process).
+//! * [`ensure_agents_installed`]: installs the pinned agent CLIs (once per process), and
+//!   playwright-core; [`ensure_browser_installed`]: Debian's chromium, for the web UI's tests.
+//! * [`run_with_timeout`]: a command in its own process group, killed after a timeout.
 //! * [`keep_sessions`]: with `TINYVEX_KEEP_SESSIONS=<dir>`, every runner copies the session
 //!   files it produced to `<dir>/<agent>/...` (see `docs/testing.md`).
 //!
@@ -130,6 +132,51 @@ pub fn ensure_agents_installed() {
     if let Err(message) = result {
         panic!("agent CLIs are not installed: {message}");
     }
+}
+
+/// Runs `scripts/install-browser.sh` (Debian's `chromium` with apt-get when `/usr/bin/chromium`
+/// is missing) once per process, for the web UI's browser tests. Panics when it fails: a
+/// missing browser must fail the test, never skip it. `playwright-core`, which drives the
+/// browser, comes with [`ensure_agents_installed`] (it is pinned in the same `package.json`).
+pub fn ensure_browser_installed() {
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    let result = INSTALLED.get_or_init(|| {
+        let script = repo_root().join("scripts").join("install-browser.sh");
+        let status = Command::new("bash")
+            .arg(&script)
+            .current_dir(repo_root())
+            .status()
+            .map_err(|e| format!("could not run {}: {e}", script.display()))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} failed ({status}); see its output above",
+                script.display()
+            ))
+        }
+    });
+    if let Err(message) = result {
+        panic!("the browser for the web UI tests is not installed: {message}");
+    }
+}
+
+/// Runs `cmd` with a minimal environment (`PATH`, `TMPDIR`, `TZ`, `SHELL`, `LANG=C.UTF-8`,
+/// plus the variables set on `cmd` before the call) in its own process group until it exits
+/// or `timeout` passes, then kills the whole group. Returns the output, the time taken and
+/// whether it timed out.
+pub fn run_with_timeout(
+    mut cmd: Command,
+    timeout: std::time::Duration,
+    what: &str,
+) -> (std::process::Output, std::time::Duration, bool) {
+    let kept: Vec<_> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+        .collect();
+    process::minimal_env(&mut cmd);
+    cmd.envs(kept);
+    process::run(cmd, timeout, what)
 }
 
 #[cfg(test)]

@@ -44,6 +44,64 @@ async fn one_shot_queries() {
     t.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_page_backwards_with_before_seq() {
+    let mut t = TestServer::start().await;
+    t.append(&["second", "third", "fourth"]);
+    let mut c = t.client().await;
+    let texts = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["text"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Wait until the appended lines are in.
+    let start = std::time::Instant::now();
+    let tail = loop {
+        let tail = c
+            .call("items.list", json!({"thread": THREAD, "tail": 2}))
+            .await;
+        if texts(&tail) == ["third", "fourth"] {
+            break tail;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "appended lines never arrived: {tail}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let first_seq = tail["items"][0]["seq"].as_i64().unwrap();
+    let page = c
+        .call(
+            "items.list",
+            json!({"thread": THREAD, "before_seq": first_seq, "limit": 1}),
+        )
+        .await;
+    assert_eq!(texts(&page), ["second"]);
+    let seq = page["items"][0]["seq"].as_i64().unwrap();
+    let page = c
+        .call(
+            "items.list",
+            json!({"thread": THREAD, "before_seq": seq, "limit": 5}),
+        )
+        .await;
+    assert_eq!(
+        texts(&page),
+        ["first"],
+        "a short page: the start is reached"
+    );
+    let both = c
+        .call_raw(
+            "items.list",
+            json!({"thread": THREAD, "before_seq": seq, "from_seq": 0}),
+        )
+        .await;
+    assert_eq!(error_code(&both), -32602);
+    t.stop().await;
+}
+
 fn error_code(response: &Value) -> i64 {
     response["error"]["code"]
         .as_i64()

@@ -60,6 +60,10 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode> {
                 token.secret(),
                 token_path(&dir).display()
             );
+            // The token rides in the fragment, which browsers never send to
+            // the server; the page moves it to sessionStorage and drops it
+            // from the address bar.
+            eprintln!("open: http://{addr}/#token={}", token.secret());
         }
         let signal = shutdown_signal().await;
         tracing::info!("{signal}: shutting down");
