@@ -5,4 +5,5 @@ mod util;
 
 mod auth;
 mod live;
+mod mirror;
 mod requests;
