@@ -105,6 +105,11 @@ fn mirror_files(t: &TestServer) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(mirror_dir(&codex_home(t)))
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
+    // Not the temporary file of a write in progress (`.rollout-….tmp`).
+    files.retain(|p| {
+        let name = p.file_name().unwrap().to_string_lossy();
+        name.starts_with("rollout-") && name.ends_with(".jsonl")
+    });
     files.sort();
     files
 }

@@ -28,3 +28,4 @@ mod real_export;
 mod real_others;
 mod rules;
 mod search;
+mod two_way;
