@@ -46,6 +46,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tinyvex_store::{Store, WriterClient};
 
+mod lock;
 mod schedule;
 mod worker;
 

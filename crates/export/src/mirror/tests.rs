@@ -425,3 +425,46 @@ fn a_thread_without_a_working_directory_is_skipped() {
     assert_eq!(stats.last_error, None);
     mirror.stop();
 }
+
+/// A running Codex that resumed the mirror holds Codex's writer lock of the
+/// session: the mirror leaves the file alone until the lock is released.
+#[test]
+fn a_session_codex_is_writing_is_not_replaced_until_it_is_done() {
+    let f = Fixture::new();
+    f.two_way(true);
+    f.add(ProviderKind::Claude, "c1", 0);
+    let mirror = f.mirror();
+    wait_mirrored(&f, &mirror, "claude-c1");
+    let path = f.path_of("claude-c1");
+    let written = std::fs::read(&path).unwrap();
+    let session = f.expected("claude-c1").session_id;
+    let lock_path = f
+        .codex_home()
+        .join(format!("thread-writer-locks/{session}.lock"));
+    assert!(
+        !lock_path.exists(),
+        "the mirror removes the lock file after a write"
+    );
+    let codex = std::fs::File::options()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .unwrap();
+    codex.lock().unwrap();
+
+    f.add(ProviderKind::Claude, "c1", 1);
+    f.writer.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        written,
+        "replaced under a running Codex"
+    );
+    assert_eq!(mirror.stats().pending, 1);
+    drop(codex);
+    std::fs::remove_file(&lock_path).unwrap();
+    wait_mirrored(&f, &mirror, "claude-c1");
+    assert!(!lock_path.exists());
+    mirror.stop();
+}

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tinyvex_model::{format_ms, now_ms, Revision};
 use tinyvex_store::{ControlWrite, ItemQuery, Store, WriterClient};
 
+use super::lock::SessionLock;
 use super::schedule::Schedule;
 use super::{lock, mirror_dir, MirrorOptions, MirrorStats, Msg, CURSOR_CONSUMER, TWO_WAY_SETTING};
 use crate::{codex_model_provider, export, write_export, Error, ExportKind, ExportOptions, Target};
@@ -18,6 +19,8 @@ use crate::{codex_model_provider, export, write_export, Error, ExportKind, Expor
 const SAVE_EVERY: Duration = Duration::from_secs(2);
 /// When a write failed (disk full, permissions), try that thread again after this.
 const RETRY_AFTER: Duration = Duration::from_secs(5);
+/// When a running Codex holds the session's writer lock, look again after this.
+const BUSY_RETRY: Duration = Duration::from_secs(1);
 
 /// Why a thread could not be written (it is tried again later).
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +42,8 @@ enum Outcome {
     Skipped,
     /// The file is not the mirror's own any more (continued in Codex).
     Refused(String),
+    /// A running Codex holds the session's writer lock: try again later.
+    Busy,
 }
 
 pub(crate) struct Worker {
@@ -161,12 +166,14 @@ impl Worker {
             }
         }
         self.read_to = self.read_to.max(changes.to);
+        self.publish();
         let deadline = now + self.options.budget;
         for thread in self.schedule.due(now) {
             if Instant::now() >= deadline {
                 break; // the loop comes back at once: the rest is due
             }
             self.write_one(&thread);
+            self.publish();
         }
         if self.last_save.elapsed() >= SAVE_EVERY {
             self.save_cursor();
@@ -209,6 +216,10 @@ impl Worker {
                     self.error(why);
                 }
             }
+            Ok(Outcome::Busy) => {
+                tracing::debug!(thread, "mirror: a running Codex writes this session; later");
+                self.schedule.retry(thread, now + BUSY_RETRY);
+            }
             Err(e) => {
                 self.schedule.retry(thread, now + RETRY_AFTER);
                 tracing::warn!(thread, "mirror: {e}");
@@ -245,6 +256,16 @@ impl Worker {
             Err(e) => return Err(e.into()),
         };
         let path = self.dir.join(&out.file_name);
+        let lock =
+            SessionLock::try_take(&self.options.codex_home, &out.session_id).map_err(|source| {
+                Error::Io {
+                    path: SessionLock::path_of(&self.options.codex_home, &out.session_id),
+                    source,
+                }
+            })?;
+        let Some(_lock) = lock else {
+            return Ok(Outcome::Busy);
+        };
         match write_export(&path, &out) {
             Ok(w) if w.unchanged => Ok(Outcome::Unchanged),
             Ok(_) => Ok(Outcome::Written),

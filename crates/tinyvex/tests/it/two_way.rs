@@ -329,3 +329,65 @@ fn codex_resumes_a_claude_thread_from_its_mirror() {
     );
     drop(serve);
 }
+
+/// The contract the mirror relies on to never replace a file under a
+/// running Codex (`tinyvex_export::mirror`, `lock.rs`): the pinned Codex
+/// holds an exclusive lock on `$CODEX_HOME/thread-writer-locks/<id>.lock`
+/// while it writes a session, removes it afterwards, and refuses to resume
+/// a session whose lock another process holds.
+#[test]
+fn codex_holds_the_writer_lock_that_the_mirror_takes() {
+    ensure_agents_installed();
+    let mock = std::sync::Arc::new(MockModel::start(vec![
+        vec![Reply::text("First answer.")],
+        vec![Reply::text("Late answer.")],
+    ]));
+    mock.delay_answer(2, Duration::from_secs(4));
+    let home = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let h = home.path().to_path_buf();
+    let first = codex_exec(&h, &mock, work.path(), &["say hello"]).assert_success();
+    let session = first.thread_id().expect("codex's session id");
+    let lock = h.join(format!(".codex/thread-writer-locks/{session}.lock"));
+    assert!(!lock.exists(), "no lock once codex is done");
+    let resumed = {
+        let (h, w, s, mock) = (
+            h.clone(),
+            work.path().to_path_buf(),
+            session.clone(),
+            std::sync::Arc::clone(&mock),
+        );
+        std::thread::spawn(move || codex_exec(&h, &mock, &w, &["resume", &s, "next question"]))
+    };
+    wait_until("codex's writer lock", || lock.exists());
+    std::thread::sleep(Duration::from_millis(500));
+    let probe = std::fs::File::options().write(true).open(&lock).unwrap();
+    assert!(
+        matches!(probe.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+        "codex does not hold its writer lock while it waits for the model"
+    );
+    drop(probe);
+    resumed.join().unwrap().assert_success();
+    assert!(!lock.exists(), "codex removes its lock when done");
+
+    // Held by someone else (the mirror, during a write): codex will not resume.
+    let ours = std::fs::File::options()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock)
+        .unwrap();
+    ours.lock().unwrap();
+    let refused = codex_exec(
+        &h,
+        &mock,
+        work.path(),
+        &["resume", &session, "third question"],
+    );
+    assert!(!refused.success());
+    assert!(
+        refused.stderr.contains("active writer"),
+        "{}",
+        refused.stderr
+    );
+}
