@@ -12,6 +12,9 @@
 //! * [`write_export`] writes it atomically (temporary file in the same
 //!   folder, fsync, rename), replacing an earlier export of the same thread
 //!   but refusing any other file ([`Error::NotOurs`]).
+//! * [`mirror`] is continuous two-way: a thread that follows the store's
+//!   change feed and keeps a Codex copy of every other agent's thread in
+//!   `$CODEX_HOME/sessions/tinyvex/` ([`ExportKind::Mirror`]).
 //!
 //! Everything is deterministic: ids are derived from the Tinyvex thread and
 //! item ids ([`session_id`]), so exporting the same thread again writes the
