@@ -1,11 +1,14 @@
 //! Which threads to write when: the mirror's pure state, apart from I/O.
 //!
 //! A thread that changed is *pending* until its file is written. Writes of
-//! one thread are at least [`Schedule::interval`] apart: a change right
-//! after a write waits for the rest of the interval, and every change
-//! meanwhile joins that one write (a burst of appends costs a write per
-//! interval, not one per append). A thread idle for longer is written at
-//! once.
+//! one thread are at least the interval apart: a change right after a write
+//! waits for the rest of the interval, and every change meanwhile joins that
+//! one write (a burst of appends costs a write per interval, not one per
+//! append). A thread idle for longer is written at once. A thread whose
+//! render takes long (a huge thread while a bulk ingest grows it) waits
+//! [`COST_FACTOR`] times its last render's duration instead, so that
+//! rendering one thread again and again never takes more than a fifth of the
+//! mirror's time.
 //!
 //! Each pending thread remembers the cursor of the change feed before its
 //! first unwritten change (`since`): the cursor the mirror may save is the
@@ -16,6 +19,10 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use tinyvex_model::Revision;
+
+/// A thread is written again no sooner than this many times the duration
+/// of its last render and write after it.
+pub(crate) const COST_FACTOR: u32 = 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Pending {
@@ -30,7 +37,8 @@ struct Pending {
 pub(crate) struct Schedule {
     interval: Duration,
     pending: HashMap<String, Pending>,
-    last_write: HashMap<String, Instant>,
+    /// Per thread written lately: not written again before this.
+    next_write: HashMap<String, Instant>,
 }
 
 impl Schedule {
@@ -39,7 +47,7 @@ impl Schedule {
         Schedule {
             interval,
             pending: HashMap::new(),
-            last_write: HashMap::new(),
+            next_write: HashMap::new(),
         }
     }
 
@@ -49,8 +57,8 @@ impl Schedule {
             p.since = p.since.min(since);
             return;
         }
-        let due = match self.last_write.get(thread) {
-            Some(&at) => (at + self.interval).max(now),
+        let due = match self.next_write.get(thread) {
+            Some(&at) => at.max(now),
             None => now,
         };
         self.pending
@@ -70,16 +78,15 @@ impl Schedule {
         self.pending.values().map(|p| p.due).min()
     }
 
-    /// `thread` was written (or found up to date) at `now`.
-    pub fn written(&mut self, thread: &str, now: Instant) {
+    /// `thread` was written (or found up to date) at `now`, which took `took`.
+    pub fn written(&mut self, thread: &str, now: Instant, took: Duration) {
         self.pending.remove(thread);
         // Forget writes too old to delay anything, so the map stays small.
-        if self.last_write.len() > 4096 {
-            let interval = self.interval;
-            self.last_write
-                .retain(|_, at| now.saturating_duration_since(*at) < interval);
+        if self.next_write.len() > 4096 {
+            self.next_write.retain(|_, at| *at > now);
         }
-        self.last_write.insert(thread.to_string(), now);
+        let wait = self.interval.max(took * COST_FACTOR);
+        self.next_write.insert(thread.to_string(), now + wait);
     }
 
     /// `thread` will not be written (it cannot be, or must not be).
@@ -128,7 +135,7 @@ mod tests {
         let mut s = Schedule::new(500 * MS);
         s.note("a", Revision(3), t0);
         assert_eq!(s.due(t0), ["a"]);
-        s.written("a", t0);
+        s.written("a", t0, MS);
         assert!(s.due(t0).is_empty());
         // A burst right after the write: one pending entry, due when the
         // interval is over.
@@ -139,10 +146,21 @@ mod tests {
         assert!(s.due(t0 + 499 * MS).is_empty());
         assert_eq!(s.next_due(), Some(t0 + 500 * MS));
         assert_eq!(s.due(t0 + 500 * MS), ["a"]);
-        s.written("a", t0 + 500 * MS);
+        s.written("a", t0 + 500 * MS, MS);
         // Idle for longer than the interval: due at once again.
         s.note("a", Revision(9), t0 + 2000 * MS);
         assert_eq!(s.due(t0 + 2000 * MS), ["a"]);
+    }
+
+    #[test]
+    fn a_slow_render_spaces_the_next_one_out() {
+        let t0 = Instant::now();
+        let mut s = Schedule::new(500 * MS);
+        s.note("big", Revision(1), t0);
+        s.written("big", t0, 300 * MS);
+        s.note("big", Revision(2), t0 + 10 * MS);
+        assert!(s.due(t0 + 1199 * MS).is_empty());
+        assert_eq!(s.due(t0 + 1200 * MS), ["big"]);
     }
 
     #[test]
@@ -151,7 +169,7 @@ mod tests {
         let mut s = Schedule::new(500 * MS);
         s.note("b", Revision(1), t0);
         s.note("a", Revision(1), t0 + MS);
-        s.written("c", t0);
+        s.written("c", t0, MS);
         s.note("c", Revision(2), t0 + MS);
         assert_eq!(s.due(t0 + MS), ["b", "a"]);
         assert_eq!(s.due(t0 + 600 * MS), ["b", "a", "c"]);
@@ -167,7 +185,7 @@ mod tests {
         // "a" changes again later: still unwritten since 5.
         s.note("a", Revision(9), t0);
         assert_eq!(s.durable(Revision(10)), Revision(5));
-        s.written("a", t0);
+        s.written("a", t0, MS);
         assert_eq!(s.durable(Revision(10)), Revision(7));
         s.retry("b", t0 + 5000 * MS);
         assert!(s.due(t0 + 4999 * MS).is_empty());

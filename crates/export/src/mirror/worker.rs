@@ -184,11 +184,13 @@ impl Worker {
 
     /// Render and write one thread, and book the outcome.
     fn write_one(&mut self, thread: &str) {
+        let started = Instant::now();
         let result = self.render_and_write(thread);
         let now = Instant::now();
+        let took = now - started;
         match result {
             Ok(Outcome::Written) => {
-                self.schedule.written(thread, now);
+                self.schedule.written(thread, now, took);
                 self.current.insert(thread.to_string());
                 self.skipped.remove(thread);
                 let mut stats = lock(&self.stats);
@@ -196,7 +198,7 @@ impl Worker {
                 stats.last_write_at = Some(format_ms(now_ms()));
             }
             Ok(Outcome::Unchanged) => {
-                self.schedule.written(thread, now);
+                self.schedule.written(thread, now, took);
                 self.current.insert(thread.to_string());
                 self.skipped.remove(thread);
                 lock(&self.stats).unchanged += 1;
