@@ -59,6 +59,8 @@ pub(crate) struct Worker {
     saved: Option<Revision>,
     last_save: Instant,
     last_check: Instant,
+    /// The last look at the store failed: wait for the poll, not for due threads.
+    failing: bool,
     schedule: Schedule,
     /// Threads whose file was refused: never written again by this process.
     refused: HashSet<String>,
@@ -89,6 +91,7 @@ impl Worker {
             saved: None,
             last_save: Instant::now(),
             last_check: Instant::now(),
+            failing: false,
             refused: HashSet::new(),
             current: HashSet::new(),
             skipped: HashSet::new(),
@@ -102,7 +105,7 @@ impl Worker {
                 .options
                 .poll
                 .saturating_sub(now.saturating_duration_since(self.last_check));
-            if self.enabled {
+            if self.enabled && !self.failing {
                 if let Some(due) = self.schedule.next_due() {
                     wait = wait.min(due.saturating_duration_since(now));
                 }
@@ -118,10 +121,13 @@ impl Worker {
             if stop {
                 break;
             }
+            // A store that cannot be read: no spinning on due threads; the
+            // next poll tries again.
+            self.failing = false;
             if let Err(e) = self.tick() {
+                tracing::warn!("mirror: {e}");
                 self.error(format!("mirror: {e}"));
-                // A broken store: do not spin; the poll retries.
-                self.last_check = Instant::now();
+                self.failing = true;
             }
         }
         if self.enabled {
