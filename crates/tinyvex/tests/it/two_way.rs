@@ -78,6 +78,25 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) -> Duration {
     start.elapsed()
 }
 
+/// The human output of a command (stdout).
+fn human(home: &Path, db: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinyvex"))
+        .env_clear()
+        .env("HOME", home)
+        .env("CODEX_HOME", home.join(".codex"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn two_way_is_off_by_default_and_the_cli_switches_it() {
     let home = tempfile::tempdir().unwrap();
@@ -92,7 +111,11 @@ fn two_way_is_off_by_default_and_the_cli_switches_it() {
     );
     assert!(status.get("changed").is_none());
 
+    assert!(human(h, &db, &["status"]).contains("two-way: off"));
+
     let on = tinyvex(h, &db, &["two-way", "on", "--json"]);
+    assert!(human(h, &db, &["status"]).contains("two-way: on"));
+    assert!(human(h, &db, &["two-way", "status"]).starts_with("two-way: on\n"));
     assert_eq!(
         (&on["enabled"], &on["changed"]),
         (&json!(true), &json!(true))
@@ -287,11 +310,12 @@ fn codex_resumes_a_claude_thread_from_its_mirror() {
                 &mut aside,
             )
             .await;
+            // Until the watcher has read Codex's prompt (the title).
             if let Some(t) = r["threads"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .find(|t| t["id"] == thread.as_str())
+                .find(|t| t["id"] == thread.as_str() && !t["title"].is_null())
             {
                 break t.clone();
             }
