@@ -36,6 +36,9 @@
 //!   logged again), a warning is logged once and [`MirrorStats::continued`]
 //!   counts it. The Codex provider reads what was appended as a thread of
 //!   its own (`docs/providers/codex.md`).
+//! * **Never under a running Codex**: each write holds Codex's own writer
+//!   lock of the session (`lock.rs`); while a Codex holds it, the file is
+//!   left alone and tried again a second later.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Sender};
@@ -127,7 +130,9 @@ pub struct MirrorStats {
 }
 
 enum Msg {
-    /// A commit of this process, or a nudge (the setting changed).
+    /// A commit of this process: worth a look while two-way is on.
+    Commit,
+    /// Look now, on or off (the setting changed, or the mirror started).
     Wake,
     /// Save the cursor and end.
     Stop,
@@ -177,7 +182,7 @@ impl MirrorClient {
             .name("tinyvex-mirror-commits".into())
             .spawn(move || {
                 while commits.recv().is_ok() {
-                    if bridge.send(Msg::Wake).is_err() {
+                    if bridge.send(Msg::Commit).is_err() {
                         break;
                     }
                 }

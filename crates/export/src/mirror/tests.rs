@@ -207,7 +207,7 @@ fn many_rapid_updates_give_a_valid_file_at_every_moment() {
                 versions.insert(text.len());
                 reads += 1;
                 // A reader, not a spinner: the machine may have two cores.
-                std::thread::sleep(Duration::from_millis(2));
+                std::thread::sleep(Duration::from_millis(10));
             }
             (reads, versions.len())
         })

@@ -7,7 +7,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tinyvex_model::{format_ms, now_ms, Revision};
+use tinyvex_model::{format_ms, now_ms, ProviderKind, Revision};
 use tinyvex_store::{ControlWrite, ItemQuery, Store, WriterClient};
 
 use super::lock::SessionLock;
@@ -44,6 +44,15 @@ enum Outcome {
     Refused(String),
     /// A running Codex holds the session's writer lock: try again later.
     Busy,
+}
+
+/// Whether threads of `provider` are mirrored into Codex: every agent's but
+/// Codex's own (and no unknown one).
+fn mirrored(provider: &str) -> bool {
+    match provider.parse::<ProviderKind>() {
+        Ok(ProviderKind::Codex) | Err(_) => false,
+        Ok(ProviderKind::Claude | ProviderKind::Opencode | ProviderKind::Gemini) => true,
+    }
 }
 
 pub(crate) struct Worker {
@@ -110,16 +119,26 @@ impl Worker {
                     wait = wait.min(due.saturating_duration_since(now));
                 }
             }
-            let mut stop = match self.rx.recv_timeout(wait) {
-                Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => true,
-                Ok(Msg::Wake) | Err(RecvTimeoutError::Timeout) => false,
+            let (mut stop, mut look) = match self.rx.recv_timeout(wait) {
+                Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => (true, false),
+                Ok(Msg::Wake) | Err(RecvTimeoutError::Timeout) => (false, true),
+                // Off, the mirror only reads the setting (nudged or polled),
+                // not the store on every commit of an ingest.
+                Ok(Msg::Commit) => (false, self.enabled),
             };
             // Coalesce a burst of commits into one look at the store.
             while let Ok(msg) = self.rx.try_recv() {
-                stop |= matches!(msg, Msg::Stop);
+                match msg {
+                    Msg::Stop => stop = true,
+                    Msg::Wake => look = true,
+                    Msg::Commit => look |= self.enabled,
+                }
             }
             if stop {
                 break;
+            }
+            if !look && self.last_check.elapsed() < self.options.poll {
+                continue;
             }
             // A store that cannot be read: no spinning on due threads; the
             // next poll tries again.
@@ -167,7 +186,7 @@ impl Worker {
         drop(reader);
         let now = Instant::now();
         for thread in &changes.threads {
-            if thread.provider != "codex" && !self.refused.contains(&thread.id) {
+            if mirrored(&thread.provider) && !self.refused.contains(&thread.id) {
                 self.schedule.note(&thread.id, self.read_to, now);
             }
         }
@@ -248,7 +267,7 @@ impl Worker {
         let Some((thread, items)) = read else {
             return Ok(Outcome::Skipped);
         };
-        if thread.provider == "codex" {
+        if !mirrored(&thread.provider) {
             return Ok(Outcome::Skipped);
         }
         let options = ExportOptions {

@@ -292,7 +292,7 @@ async fn rapid_appends_to_one_thread_give_a_valid_mirror_file() {
                 sizes.insert(text.len());
                 reads += 1;
                 // A reader, not a spinner: the machine may have two cores.
-                std::thread::sleep(Duration::from_millis(2));
+                std::thread::sleep(Duration::from_millis(10));
             }
             (reads, sizes.len())
         })
