@@ -71,6 +71,16 @@ pub fn session_id(target: Target, thread_id: &str) -> String {
     )
 }
 
+/// The session id of the two-way mirror's copy of `thread_id` for
+/// `target`: a v5 UUID like [`session_id`]'s, of another name, so that a
+/// one-off export and the mirror never write two files of one session id.
+pub fn mirror_session_id(target: Target, thread_id: &str) -> String {
+    uuid_v5(
+        &NAMESPACE,
+        &format!("tinyvex-mirror:{}:{thread_id}", target.as_str()),
+    )
+}
+
 /// True for a tool-call id the Anthropic API accepts (`^[a-zA-Z0-9_-]+$`).
 pub(crate) fn is_anthropic_id(s: &str) -> bool {
     !s.is_empty()
@@ -144,6 +154,11 @@ mod tests {
         assert_eq!(a, session_id(Target::Codex, "claude-abc"));
         assert_ne!(a, session_id(Target::Claude, "claude-abc"));
         assert_ne!(a, session_id(Target::Codex, "claude-abd"));
+        assert_ne!(a, mirror_session_id(Target::Codex, "claude-abc"));
+        assert_eq!(
+            mirror_session_id(Target::Codex, "claude-abc"),
+            mirror_session_id(Target::Codex, "claude-abc")
+        );
         assert_eq!(&a[14..15], "5", "version 5: {a}");
     }
 

@@ -12,6 +12,9 @@
 //! * [`write_export`] writes it atomically (temporary file in the same
 //!   folder, fsync, rename), replacing an earlier export of the same thread
 //!   but refusing any other file ([`Error::NotOurs`]).
+//! * [`mirror`] is continuous two-way: a thread that follows the store's
+//!   change feed and keeps a Codex copy of every other agent's thread in
+//!   `$CODEX_HOME/sessions/tinyvex/` ([`ExportKind::Mirror`]).
 //!
 //! Everything is deterministic: ids are derived from the Tinyvex thread and
 //! item ids ([`session_id`]), so exporting the same thread again writes the
@@ -47,10 +50,11 @@ mod claude;
 mod codex;
 mod conv;
 mod ids;
+pub mod mirror;
 mod unstored;
 mod write;
 
-pub use ids::session_id;
+pub use ids::{mirror_session_id, session_id};
 pub use unstored::unstored_notes;
 pub use write::{read_marker, write_export, Written};
 
@@ -148,6 +152,23 @@ pub struct ExportOptions {
     /// UTC offset for the Codex file name and date folders, which Codex
     /// writes in local time. `None`: the local offset at the thread's time.
     pub utc_offset_minutes: Option<i32>,
+    /// A one-off export or the two-way mirror's copy: they get different
+    /// session ids, so both can exist without two files of one id.
+    pub kind: ExportKind,
+}
+
+/// What an export is for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ExportKind {
+    /// `tinyvex export`: the user asked for this thread once; its session id
+    /// is [`session_id`], and an ingested copy is an ordinary thread.
+    #[default]
+    Export,
+    /// The two-way mirror's copy, rewritten as the thread grows: its own
+    /// session id ([`mirror_session_id`]) and `"mirror": true` in the
+    /// [`Marker`], by which the providers recognize their own output and
+    /// read only what the agent appended to it.
+    Mirror,
 }
 
 /// Something the target cannot represent, counted.
@@ -181,6 +202,14 @@ pub struct Marker {
     pub lines: usize,
     /// SHA-1 (hex) of the lines after the first, each with its newline.
     pub sha1: String,
+    /// Written by the two-way mirror ([`ExportKind::Mirror`]); absent
+    /// (false) in a one-off export.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub mirror: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A rendered export.
@@ -232,6 +261,29 @@ pub(crate) struct Ctx<'a> {
     pub created: TimestampMs,
 }
 
+/// The top-level `model_provider = "…"` of `$CODEX_HOME/config.toml`, if
+/// any: Codex refuses to resume a rollout recorded for another provider than
+/// the configured one, so an export records this one
+/// ([`ExportOptions::codex_model_provider`]).
+pub fn codex_model_provider(codex_home: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(codex_home.join("config.toml")).ok()?;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            break; // tables start: no more top-level keys
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if key.trim() == "model_provider" {
+            let value = value.split('#').next().unwrap_or("").trim();
+            return Some(value.trim_matches(|c| c == '"' || c == '\'').to_string())
+                .filter(|v| !v.is_empty());
+        }
+    }
+    None
+}
+
 /// Claude Code's folder name for a working directory: every character that
 /// is not an ASCII letter or digit becomes `-`.
 pub fn claude_project_dir(cwd: &str) -> String {
@@ -278,7 +330,10 @@ pub fn export(
         .unwrap_or(0);
     let ctx = Ctx {
         thread,
-        session_id: session_id(target, &thread.id),
+        session_id: match options.kind {
+            ExportKind::Export => session_id(target, &thread.id),
+            ExportKind::Mirror => mirror_session_id(target, &thread.id),
+        },
         cwd,
         model: thread.model.as_deref(),
         created,
@@ -298,6 +353,7 @@ pub fn export(
         source_session: thread.session_id.clone(),
         lines: body.len(),
         sha1: ids::sha1_hex(digest_input.as_bytes()),
+        mirror: options.kind == ExportKind::Mirror,
     };
     let header = match target {
         Target::Codex => codex::header(&ctx, options, &marker),

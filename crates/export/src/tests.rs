@@ -567,3 +567,46 @@ fn codex_threads_keep_their_own_tool_shapes() {
         e.contents()
     );
 }
+
+#[test]
+fn reads_the_top_level_model_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(codex_model_provider(dir.path()), None);
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "model = \"gpt-5.5\"\nmodel_provider = \"mock\" # local\n[model_providers.mock]\nmodel_provider = \"no\"\n",
+    )
+    .unwrap();
+    assert_eq!(codex_model_provider(dir.path()).as_deref(), Some("mock"));
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[profiles.x]\nmodel_provider = \"no\"\n",
+    )
+    .unwrap();
+    assert_eq!(codex_model_provider(dir.path()), None);
+}
+
+#[test]
+fn a_mirror_copy_has_its_own_session_id_and_says_so_in_its_marker() {
+    let t = thread("claude", "s1");
+    let items = vec![item(&t, "L1", "user", Some("hello"), 1)];
+    let once = export(&t, &items, Target::Codex, &opts()).unwrap();
+    let mirror_opts = ExportOptions {
+        kind: ExportKind::Mirror,
+        ..opts()
+    };
+    let mirror = export(&t, &items, Target::Codex, &mirror_opts).unwrap();
+    assert_eq!(mirror.session_id, mirror_session_id(Target::Codex, &t.id));
+    assert_ne!(mirror.session_id, once.session_id);
+    assert!(mirror
+        .file_name
+        .ends_with(&format!("{}.jsonl", mirror.session_id)));
+    let marker = read_marker(&mirror.lines[0]).unwrap();
+    assert!(marker.mirror);
+    assert_eq!(marker.lines, mirror.lines.len() - 1);
+    // A one-off export's marker has no `mirror` key at all.
+    assert!(!read_marker(&once.lines[0]).unwrap().mirror);
+    assert!(!once.lines[0].contains("\"mirror\""));
+    // Same body otherwise.
+    assert_eq!(mirror.lines[1..], once.lines[1..]);
+}

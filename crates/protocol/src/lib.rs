@@ -16,6 +16,7 @@ mod messages;
 
 pub use envelope::{codes, Id, Notification, Request, Response, RpcError};
 pub use messages::*;
+pub use tinyvex_export::mirror::MirrorStats;
 pub use tinyvex_ingest::{JobKind, JobProgress, JobState, ProviderWatchStats};
 pub use tinyvex_store::{ItemRow, ProviderStatus, SearchHit, ThreadRow};
 
@@ -58,7 +59,7 @@ pub mod method {
     pub const ALIASES_REMOVE: &str = "aliases.remove";
     /// Enable or disable a provider (persisted).
     pub const CONTROL_PROVIDER: &str = "control.provider";
-    /// Turn two-way write-back on or off (persisted).
+    /// Turn the two-way mirror on or off (persisted; takes effect at once).
     pub const CONTROL_TWO_WAY: &str = "control.two_way";
     /// Run a cheap pass over every enabled provider now.
     pub const CONTROL_RESCAN: &str = "control.rescan";

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use tinyvex_export::mirror::MirrorStats;
 use tinyvex_ingest::{JobProgress, ProviderWatchStats};
 use tinyvex_store::{ItemRow, ProviderStatus, SearchHit, ThreadRow};
 
@@ -353,4 +354,6 @@ pub struct Status {
     /// only says how much of that work the index has taken over.
     #[serde(default)]
     pub search_indexed_revision: u64,
+    /// The two-way mirror: on or off, and its figures since start.
+    pub mirror: MirrorStats,
 }

@@ -92,6 +92,12 @@ impl SourceEnv {
         SourceEnv { home, vars }
     }
 
+    /// Codex's home: `$CODEX_HOME`, default `~/.codex`.
+    pub fn codex_home(&self) -> PathBuf {
+        self.path_var("CODEX_HOME")
+            .unwrap_or_else(|| self.home.join(".codex"))
+    }
+
     /// A variable as a path, if set and non-empty.
     pub fn path_var(&self, name: &str) -> Option<PathBuf> {
         self.vars

@@ -18,8 +18,12 @@
 //!   notifications each tagged with the revision it brings the client to.
 //! * **Backpressure**: bounded per-connection queues; a slow client is
 //!   caught up by query (coalesced), never slowing the others.
+//! * **Two-way**: while the setting `two_way` is on, the mirror
+//!   (`tinyvex_export::mirror`) writes every changed thread of another
+//!   agent into Codex's sessions folder; `control.two_way` switches it.
 //! * **Shutdown**: [`Server::shutdown`] stops accepting, closes every
-//!   connection with a reason, stops the watcher and flushes the writer.
+//!   connection with a reason, stops the watcher and the mirror and
+//!   flushes the writer.
 #![deny(missing_docs)]
 
 use std::net::SocketAddr;
@@ -163,9 +167,12 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let watch = self.state.watch.clone();
+        let mirror = self.state.mirror.clone();
         let writer = self.state.writer.clone();
         tokio::task::spawn_blocking(move || {
             watch.shutdown();
+            // Saves its cursor through the writer: before the writer stops.
+            mirror.stop();
             writer.shutdown()
         })
         .await

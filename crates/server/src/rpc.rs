@@ -366,14 +366,18 @@ async fn dispatch(
         }
         method::CONTROL_TWO_WAY => {
             let p: TwoWayParams = params(&request)?;
-            write(
+            let written = write(
                 state,
                 ControlWrite::SetSetting {
                     key: TWO_WAY_SETTING.into(),
                     value: p.enabled.to_string(),
                 },
             )
-            .await
+            .await?;
+            // The mirror reads the setting on every commit, but a write
+            // of the value already stored commits nothing.
+            state.mirror.wake();
+            Ok(written)
         }
         method::CONTROL_RESCAN => to_value(JobStarted {
             job_id: state.watch.rescan(),

@@ -1,5 +1,5 @@
 //! The running server's shared state, and how it starts and stops: store,
-//! writer, watcher, change feed, HTTP listener.
+//! writer, watcher, change feed, two-way mirror, HTTP listener.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tinyvex_export::mirror::{MirrorClient, MirrorOptions};
 use tinyvex_ingest::{
     IngestOptions, IngestSummary, JobProgress, WatchClient, WatchEvents, WatchOptions, WatchService,
 };
@@ -57,6 +58,8 @@ pub(crate) struct AppState {
     pub store: Store,
     pub writer: WriterClient,
     pub watch: WatchClient,
+    /// The two-way mirror (acts while the setting `two_way` is "true").
+    pub mirror: MirrorClient,
     pub store_id: String,
     pub changes: broadcast::Sender<Arc<ChangeSet>>,
     pub events: broadcast::Sender<ServerEvent>,
@@ -103,7 +106,7 @@ pub(crate) fn provider_setting(kind: ProviderKind) -> String {
 }
 
 /// The settings key of the two-way switch.
-pub(crate) const TWO_WAY_SETTING: &str = "two_way";
+pub(crate) use tinyvex_export::mirror::TWO_WAY_SETTING;
 
 impl AppState {
     /// Open the store, start the writer, the watcher and the change feed.
@@ -149,11 +152,18 @@ impl AppState {
             },
             bridge,
         )?;
+        let mirror = MirrorClient::start(
+            store.clone(),
+            &writer,
+            MirrorOptions::new(config.sources.codex_home()),
+        )
+        .map_err(|e| Error::Serve(format!("cannot start the two-way mirror: {e}")))?;
         let state = Arc::new(AppState {
             config,
             store,
             writer,
             watch,
+            mirror,
             store_id,
             changes,
             events,
@@ -181,6 +191,7 @@ impl AppState {
                     let mut s = status.clone();
                     s.clients = self.clients.load(Ordering::Relaxed);
                     s.slow_catch_ups = self.slow_catch_ups.load(Ordering::Relaxed);
+                    s.mirror = self.mirror.stats();
                     return Ok(s);
                 }
             }
@@ -223,6 +234,7 @@ impl AppState {
             clients: self.clients.load(Ordering::Relaxed),
             slow_catch_ups: self.slow_catch_ups.load(Ordering::Relaxed),
             search_indexed_revision,
+            mirror: self.mirror.stats(),
         };
         *self.status_cache.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((revision, Instant::now(), status.clone()));

@@ -1,9 +1,12 @@
-//! Control state: persisted settings and thread aliases.
+//! Control state: persisted settings, thread aliases and the cursors of
+//! change-feed consumers.
 //!
 //! Control writes go through the single writer like ingested batches, so
 //! they get a [`Revision`] and wake commit subscribers: a live client sees a
-//! setting or alias change the same way it sees new items. The read side
-//! ([`Reader::settings`], [`Reader::alias`], ...) lives here too.
+//! setting or alias change the same way it sees new items. Consumer cursors
+//! are bookkeeping, not data: they stamp no revision. The read side
+//! ([`Reader::settings`], [`Reader::alias`], [`Reader::cursor`], ...) lives
+//! here too.
 
 use std::collections::BTreeMap;
 
@@ -41,6 +44,17 @@ pub enum ControlWrite {
         /// The alias to remove; must not be empty.
         alias: String,
     },
+    /// Record how far a consumer of the change feed (the two-way mirror)
+    /// has processed the store, so that it resumes there after a restart
+    /// ([`Reader::cursor`]). Bookkeeping, not data: it stamps no revision
+    /// and wakes no commit subscriber, so a consumer saving its cursor
+    /// never wakes itself.
+    SetCursor {
+        /// The consumer's name; must not be empty.
+        consumer: String,
+        /// Every change up to this revision has been processed.
+        revision: Revision,
+    },
 }
 
 impl ControlWrite {
@@ -59,6 +73,9 @@ impl ControlWrite {
                 }
             }
             ControlWrite::RemoveAlias { alias } => alias.is_empty().then_some("alias"),
+            ControlWrite::SetCursor { consumer, .. } => {
+                consumer.is_empty().then_some("cursor's consumer")
+            }
         };
         match empty {
             Some(what) => Err(Error::InvalidControl(format!("the {what} is empty"))),
@@ -94,6 +111,14 @@ impl ControlWrite {
                     .execute([alias])?,
                 "aliases_revision",
             ),
+            ControlWrite::SetCursor { consumer, revision } => {
+                conn.prepare_cached(
+                    "INSERT INTO meta(key, value) VALUES (?1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                )?
+                .execute(params![cursor_key(consumer), sql_rev(*revision)])?;
+                return Ok(false);
+            }
         };
         if changed == 0 {
             return Ok(false);
@@ -102,6 +127,41 @@ impl ControlWrite {
             .execute(params![meta_key, rev])?;
         Ok(true)
     }
+}
+
+/// The `meta` key of a consumer's cursor.
+fn cursor_key(consumer: &str) -> String {
+    format!("cursor.{consumer}")
+}
+
+/// Apply `write` in its own IMMEDIATE transaction on a write connection and
+/// commit it. `known` is the newest revision this process has committed;
+/// the revision stored in the database wins when it is newer (another
+/// process, such as a `tinyvex two-way on` next to a running server,
+/// committed meanwhile), so two commits never share a revision. Returns the
+/// revision after the commit and whether the write changed something.
+pub(crate) fn commit_control(
+    conn: &mut Connection,
+    write: &ControlWrite,
+    known: i64,
+) -> Result<(i64, bool)> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let base = known.max(stored_revision(&tx)?);
+    let next_rev = base + 1;
+    let changed = write.apply(&tx, next_rev)?;
+    if changed {
+        tx.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'revision'")?
+            .execute([next_rev])?;
+    }
+    tx.commit()?;
+    Ok((if changed { next_rev } else { base }, changed))
+}
+
+/// The revision recorded in the database (inside the caller's transaction).
+pub(crate) fn stored_revision(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'revision'")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// Clamp a revision to SQLite's integer range.
@@ -135,6 +195,13 @@ impl Reader {
             .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
             .query_row([key], |r| r.get(0))
             .optional()?)
+    }
+
+    /// The cursor a change-feed consumer saved with
+    /// [`ControlWrite::SetCursor`]; `None` when it never saved one.
+    pub fn cursor(&self, consumer: &str) -> Result<Option<Revision>> {
+        let value: Option<i64> = self.meta(&cursor_key(consumer))?;
+        Ok(value.map(|v| Revision(v.max(0) as u64)))
     }
 
     /// The thread id an alias maps to (the thread itself may not be stored

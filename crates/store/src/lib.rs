@@ -20,6 +20,11 @@
 //!   through the same single writer ([`WriterClient::control`]): they bump
 //!   the revision (only when something changed) and notify commit
 //!   subscribers like batches do, so live clients see them as changes too.
+//!   A short command writes one without a writer thread
+//!   ([`Store::write_control`]); every commit continues from the revision
+//!   stored in the database, so commits of two processes never share one.
+//!   Change-feed consumers save their cursor the same way
+//!   ([`ControlWrite::SetCursor`], [`Reader::cursor`]), without a revision.
 //! * **Migrations.** Numbered SQL scripts, tracked by `PRAGMA user_version`
 //!   (see [`migrations`]).
 //!
@@ -236,6 +241,24 @@ impl Store {
         let index = self.inner.pool.search_index()?;
         search::indexer::Indexer::start(self.inner.pool.connect()?, &index, &writer)?;
         Ok(writer)
+    }
+
+    /// Apply one control write (a setting, say) right away on this
+    /// process's write connection, without starting the writer thread or
+    /// the search indexer: for a short command such as `tinyvex two-way on`,
+    /// possibly next to a running server, whose writer then continues from
+    /// the revision this commit reached. [`Error::WriterAlreadyStarted`]
+    /// once this store's writer runs (use [`WriterClient::control`]).
+    pub fn write_control(&self, write: ControlWrite) -> Result<Revision> {
+        write.validate()?;
+        let mut guard = self
+            .inner
+            .write_conn
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let conn = guard.as_mut().ok_or(Error::WriterAlreadyStarted)?;
+        let (revision, _) = control::commit_control(conn, &write, 0)?;
+        Ok(Revision(revision as u64))
     }
 
     /// Bring the search index up to the store's revision now, in this

@@ -158,6 +158,18 @@ impl Reader {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// One thread by its exact id (`<provider>-<session id>`), without the
+    /// alias, session-id and prefix lookups of [`Reader::thread`].
+    pub fn thread_by_id(&self, id: &str) -> Result<Option<ThreadRow>> {
+        Ok(self
+            .connection()
+            .prepare_cached(&format!(
+                "SELECT {THREAD_COLUMNS} FROM threads t WHERE t.id = ?1"
+            ))?
+            .query_row([id], thread_row)
+            .optional()?)
+    }
+
     /// Find a thread by exact alias (a client's own id, see
     /// [`crate::ControlWrite::SetAlias`]), else exact id, else exact session
     /// id, else a unique prefix of id or session id. An alias whose thread

@@ -20,6 +20,7 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 use tinyvex_model::{now_ms, FileBatch, Revision};
 
 use crate::apply::{ThreadCache, Tx};
+use crate::control::{commit_control, stored_revision};
 use crate::search::indexer::Indexer;
 use crate::{ControlWrite, Error, Result, StoreOptions};
 
@@ -448,10 +449,15 @@ impl Writer {
     }
 
     fn try_commit(&mut self, batches: &[FileBatch]) -> Result<()> {
-        let next_rev = self.revision + 1;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have committed since (a control write of the
+        // CLI next to a running server): continue from its revision, so two
+        // commits never share one and readers following "revision > R"
+        // miss neither.
+        let base = self.revision.max(stored_revision(&tx)?);
+        let next_rev = base + 1;
         let mut st = Tx {
             conn: &tx,
             next_rev,
@@ -476,6 +482,8 @@ impl Writer {
         self.raw_bytes += raw_delta;
         if changed {
             self.publish(next_rev);
+        } else if base > self.revision {
+            self.publish(base);
         }
         tracing::trace!(
             batches = batches.len(),
@@ -490,18 +498,9 @@ impl Writer {
     /// to the caller only: they are not batch failures, and a fatal one
     /// (full disk) will also fail the next batch commit, which records it.
     fn control(&mut self, write: &ControlWrite) -> Result<Revision> {
-        let next_rev = self.revision + 1;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let changed = write.apply(&tx, next_rev)?;
-        if changed {
-            tx.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'revision'")?
-                .execute([next_rev])?;
-        }
-        tx.commit()?;
-        if changed {
-            self.publish(next_rev);
+        let (revision, changed) = commit_control(&mut self.conn, write, self.revision)?;
+        if revision > self.revision {
+            self.publish(revision);
         }
         tracing::trace!(?write, changed, revision = self.revision, "control write");
         Ok(Revision(self.revision as u64))

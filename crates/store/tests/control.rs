@@ -247,3 +247,86 @@ fn a_version_2_database_upgrades_to_the_latest_and_indexes_old_items() {
     let r = store.read().unwrap();
     assert_eq!(r.thread("x").unwrap().unwrap().id, "codex-old");
 }
+
+#[test]
+fn a_consumer_cursor_is_saved_without_a_revision() {
+    let (_dir, store) = open();
+    let writer = store.start_writer().unwrap();
+    let commits = writer.subscribe_commits();
+    let r1 = writer.control(set("two_way", "true")).unwrap();
+    commits.try_recv().unwrap();
+    assert_eq!(store.read().unwrap().cursor("mirror").unwrap(), None);
+    let cursor = |revision| ControlWrite::SetCursor {
+        consumer: "mirror".into(),
+        revision,
+    };
+    // Saving a cursor changes no revision and wakes nobody: a consumer that
+    // saves its cursor is not woken by its own write.
+    assert_eq!(writer.control(cursor(r1)).unwrap(), r1);
+    assert_eq!(writer.control(cursor(Revision(7))).unwrap(), r1);
+    assert_eq!(commits.try_recv(), Err(TryRecvError::Empty));
+    let r = store.read().unwrap();
+    assert_eq!(r.cursor("mirror").unwrap(), Some(Revision(7)));
+    assert_eq!(r.cursor("other").unwrap(), None);
+    assert_eq!(r.revision().unwrap(), r1);
+    assert!(matches!(
+        writer.control(ControlWrite::SetCursor {
+            consumer: String::new(),
+            revision: r1
+        }),
+        Err(Error::InvalidControl(_))
+    ));
+}
+
+/// `tinyvex two-way on` writes the setting from its own process while a
+/// server's writer runs: neither may reuse the other's revision, or a
+/// reader following "revision > R" would miss one of the two commits.
+#[test]
+fn a_control_write_of_another_process_never_shares_a_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let server = Store::open(&path).unwrap();
+    let writer = server.start_writer().unwrap();
+    let commits = writer.subscribe_commits();
+    let r1 = writer.control(set("a", "1")).unwrap();
+
+    let cli = Store::open(&path).unwrap();
+    let r2 = cli.write_control(set("two_way", "true")).unwrap();
+    assert_eq!(r2.0, r1.0 + 1);
+    assert_eq!(cli.write_control(set("two_way", "true")).unwrap(), r2);
+    // The server's writer does not know about r2 yet; its next commit
+    // comes after it all the same.
+    writer
+        .submit(batch(
+            CODEX,
+            "/s",
+            Some("s"),
+            1,
+            vec![text("k", 0, ItemKind::User, 1, "x")],
+        ))
+        .unwrap();
+    let r3 = writer.flush().unwrap();
+    assert_eq!(r3.0, r2.0 + 1);
+    assert_eq!(
+        commits.try_iter().collect::<Vec<_>>(),
+        vec![r1, r3],
+        "the server announces its own commits"
+    );
+    let r = server.read().unwrap();
+    assert_eq!(
+        count(&r, "SELECT revision FROM settings WHERE key = 'two_way'"),
+        r2.0 as i64
+    );
+    assert_eq!(
+        count(&r, "SELECT revision FROM threads WHERE id = 'codex-s'"),
+        r3.0 as i64
+    );
+    // A control write of the server after another external one, too.
+    let r4 = cli.write_control(set("two_way", "false")).unwrap();
+    assert_eq!(writer.control(set("a", "2")).unwrap().0, r4.0 + 1);
+    // Once its writer runs, a store takes control writes through it only.
+    assert!(matches!(
+        server.write_control(set("b", "1")),
+        Err(Error::WriterAlreadyStarted)
+    ));
+}

@@ -97,6 +97,38 @@ pub enum Command {
     /// The token is created on first use and stored with mode 0600 next to
     /// the store (`token` in the store's folder).
     Token(TokenArgs),
+    /// Turn continuous two-way on or off, or show it
+    ///
+    /// While two-way is on, a running `tinyvex serve` mirrors every thread of
+    /// another agent (Claude Code, OpenCode, Gemini CLI) into Codex's sessions
+    /// folder, $CODEX_HOME/sessions/tinyvex/ (CODEX_HOME defaults to ~/.codex),
+    /// rewriting each file as its thread grows, so that `codex resume <id>`
+    /// continues it. Off by default. The setting is stored in the store; a
+    /// running server picks a change up within a second. Turning it off leaves
+    /// the files already written. A mirror that was continued in Codex is never
+    /// overwritten.
+    TwoWay(TwoWayArgs),
+}
+
+/// What `tinyvex two-way` does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TwoWayAction {
+    /// Turn it on (a running server starts mirroring within a second)
+    On,
+    /// Turn it off (files already written stay)
+    Off,
+    /// Show the setting, the mirror folder and how far the mirror got
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct TwoWayArgs {
+    /// on, off or status
+    #[arg(value_enum)]
+    pub action: TwoWayAction,
+    /// Print one JSON object on stdout (see docs/cli.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

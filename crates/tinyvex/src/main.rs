@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(&cli.global, args),
         Command::Token(args) => commands::token::run(&cli.global, args),
         Command::Export(args) => commands::export::run(&cli.global, args),
+        Command::TwoWay(args) => commands::two_way::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,

@@ -29,9 +29,7 @@ impl CodexProvider {
     /// `$CODEX_HOME/archived_sessions` (`CODEX_HOME` defaults to
     /// `~/.codex`), plus `$CODEXD_HISTORY_DIR` when set.
     pub fn from_env(env: &SourceEnv) -> CodexProvider {
-        let home = env
-            .path_var("CODEX_HOME")
-            .unwrap_or_else(|| env.home.join(".codex"));
+        let home = env.codex_home();
         let mut roots = vec![home.join("sessions"), home.join("archived_sessions")];
         if let Some(extra) = env.path_var("CODEXD_HISTORY_DIR") {
             if !roots.contains(&extra) {

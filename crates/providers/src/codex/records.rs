@@ -57,6 +57,11 @@ pub(crate) struct SessionMeta<'a> {
 #[derive(Deserialize)]
 pub(crate) struct ExportMarker {
     pub source_session: Option<String>,
+    /// Lines after the first, as the exporter wrote them.
+    pub lines: Option<u64>,
+    /// Written by the two-way mirror (not a one-off export).
+    #[serde(default)]
+    pub mirror: bool,
 }
 
 #[derive(Deserialize)]

@@ -5,5 +5,6 @@ mod util;
 
 mod auth;
 mod live;
+mod mirror;
 mod requests;
 mod web;

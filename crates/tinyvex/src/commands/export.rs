@@ -7,7 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
-use tinyvex_export::{export, unstored_notes, write_export, ExportOptions, NotCarried, Target};
+use tinyvex_export::{
+    codex_model_provider, export, unstored_notes, write_export, ExportKind, ExportOptions,
+    NotCarried, Target,
+};
 use tinyvex_store::ItemQuery;
 
 use crate::cli::{ExportArgs, ExportTo, GlobalArgs};
@@ -26,27 +29,6 @@ struct Exported<'a> {
     replaced: bool,
     unchanged: bool,
     not_carried: &'a [NotCarried],
-}
-
-/// The top-level `model_provider = "…"` of Codex's `config.toml`, if any.
-/// (Codex refuses to resume a rollout recorded for another provider.)
-fn codex_model_provider(codex_home: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(codex_home.join("config.toml")).ok()?;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            break; // tables start: no more top-level keys
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        if key.trim() == "model_provider" {
-            let value = value.split('#').next().unwrap_or("").trim();
-            return Some(value.trim_matches(|c| c == '"' || c == '\'').to_string())
-                .filter(|v| !v.is_empty());
-        }
-    }
-    None
 }
 
 pub fn run(global: &GlobalArgs, args: ExportArgs) -> Result<ExitCode> {
@@ -70,6 +52,7 @@ pub fn run(global: &GlobalArgs, args: ExportArgs) -> Result<ExitCode> {
             _ => None,
         },
         utc_offset_minutes: None,
+        kind: ExportKind::Export,
     };
     let mut exported = export(&thread, &items, target, &options).map_err(|e| match e {
         tinyvex_export::Error::NoCwd { .. } => {
@@ -163,27 +146,4 @@ pub fn run(global: &GlobalArgs, args: ExportArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_the_top_level_model_provider() {
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(codex_model_provider(dir.path()), None);
-        std::fs::write(
-            dir.path().join("config.toml"),
-            "model = \"gpt-5.5\"\nmodel_provider = \"mock\" # local\n[model_providers.mock]\nmodel_provider = \"no\"\n",
-        )
-        .unwrap();
-        assert_eq!(codex_model_provider(dir.path()).as_deref(), Some("mock"));
-        std::fs::write(
-            dir.path().join("config.toml"),
-            "[profiles.x]\nmodel_provider = \"no\"\n",
-        )
-        .unwrap();
-        assert_eq!(codex_model_provider(dir.path()), None);
-    }
 }

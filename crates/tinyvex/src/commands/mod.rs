@@ -14,6 +14,7 @@ pub mod show;
 pub mod status;
 pub mod threads;
 pub mod token;
+pub mod two_way;
 
 /// Open (creating if needed) the store named by `--db` / `TINYVEX_DB` / the default.
 pub fn open_store(global: &GlobalArgs) -> Result<Store> {

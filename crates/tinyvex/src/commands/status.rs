@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::io::Write;
 
 use anyhow::Result;
+use tinyvex_export::mirror::TWO_WAY_SETTING;
 
 use crate::cli::{GlobalArgs, StatusArgs};
 use crate::printer;
@@ -41,6 +42,12 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<ExitCode> {
             s.errors
         )?;
     }
+    let two_way = reader.setting(TWO_WAY_SETTING)?.as_deref() == Some("true");
+    writeln!(
+        out,
+        "two-way: {} (`tinyvex two-way status` for the mirror)",
+        if two_way { "on" } else { "off" }
+    )?;
     for s in status.iter().filter(|s| s.errors > 0) {
         if let Some(msg) = &s.last_error {
             writeln!(out, "\n{} last error: {msg}", s.provider)?;

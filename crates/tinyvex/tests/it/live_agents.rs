@@ -22,15 +22,16 @@ use tokio_tungstenite::tungstenite::Message;
 /// How long the mock holds back the answer to the request after the tool call.
 const HOLD: Duration = Duration::from_millis(2500);
 
-/// `tinyvex serve` on a free port over `home`, stopped with SIGTERM on drop.
-struct Serve {
+/// `tinyvex serve` on a free port over `home` (store:
+/// `<home>/tinyvex/data.sqlite3`), stopped with SIGTERM on drop.
+pub struct Serve {
     child: Child,
-    ws: String,
-    token: String,
+    pub ws: String,
+    pub token: String,
 }
 
 impl Serve {
-    fn start(home: &Path) -> Serve {
+    pub fn start(home: &Path) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tinyvex"))
             .env_clear()
             .env("HOME", home)
@@ -73,10 +74,10 @@ impl Drop for Serve {
     }
 }
 
-type Ws =
+pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(serve: &Serve) -> Ws {
+pub async fn connect(serve: &Serve) -> Ws {
     let mut request = serve.ws.as_str().into_client_request().unwrap();
     request.headers_mut().insert(
         "authorization",
@@ -99,7 +100,13 @@ async fn next_json(ws: &mut Ws) -> Value {
 }
 
 /// Send a request and return its result, keeping notifications aside.
-async fn call(ws: &mut Ws, id: i64, method: &str, params: Value, aside: &mut Vec<Value>) -> Value {
+pub async fn call(
+    ws: &mut Ws,
+    id: i64,
+    method: &str,
+    params: Value,
+    aside: &mut Vec<Value>,
+) -> Value {
     let req = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
     ws.send(Message::Text(req.to_string().into()))
         .await

@@ -28,4 +28,5 @@ mod real_export;
 mod real_others;
 mod rules;
 mod search;
+mod two_way;
 mod web_ui;

@@ -40,6 +40,24 @@ struct State {
     latest_total: Usage,
     /// `seq` of the current turn's usage item, once it exists.
     usage_seq: Option<i64>,
+    /// The file is a copy written by Tinyvex's two-way mirror.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mirror: Option<Mirror>,
+}
+
+/// A rollout written by Tinyvex's two-way mirror (`tinyvex_export.mirror`):
+/// its own lines are a copy of another agent's thread, already stored, so
+/// they make nothing (no thread, no items, no raw records): reading them
+/// would duplicate every mirrored thread, and re-read the copy after each
+/// rewrite. Lines beyond the marker's count were appended by Codex (the
+/// session was resumed): they are read as usual, as a thread of its own
+/// that starts with the first of them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Mirror {
+    /// Mirrored lines still to skip.
+    skip: u64,
+    /// The first line's thread fields, emitted with the first appended line.
+    meta: Option<ThreadPatch>,
 }
 
 /// Parses one Codex rollout file (current or legacy format).
@@ -157,7 +175,12 @@ impl RolloutParser {
                 let spawn = meta.source.as_ref()?.get("subagent")?.get("thread_spawn")?;
                 spawn.get("parent_thread_id")?.as_str().map(str::to_string)
             })
-            .or_else(|| meta.tinyvex_export.and_then(|m| m.source_session));
+            .or_else(|| meta.tinyvex_export.as_ref()?.source_session.clone());
+        let mirrored = meta
+            .tinyvex_export
+            .as_ref()
+            .filter(|m| m.mirror)
+            .and_then(|m| m.lines);
         let cwd = meta
             .cwd
             .as_deref()
@@ -172,6 +195,13 @@ impl RolloutParser {
             agent_version: meta.cli_version.map(|v| v.into_owned()),
             ..ThreadPatch::default()
         };
+        if let Some(lines) = mirrored.filter(|_| !legacy) {
+            self.state.mirror = Some(Mirror {
+                skip: lines,
+                meta: Some(patch),
+            });
+            return;
+        }
         if !patch.is_empty() {
             out.push(ParsedEvent::Thread(patch));
         }
@@ -240,6 +270,16 @@ impl LineParser for RolloutParser {
         line: &[u8],
         out: &mut Vec<ParsedEvent>,
     ) -> Result<(), LineError> {
+        if let Some(mirror) = &mut self.state.mirror {
+            if mirror.skip > 0 {
+                mirror.skip -= 1;
+                return Ok(());
+            }
+            // The first line Codex appended to a mirror: the thread starts here.
+            if let Some(meta) = mirror.meta.take().filter(|m| !m.is_empty()) {
+                out.push(ParsedEvent::Thread(meta));
+            }
+        }
         let text = line_text(offset, line)?;
         let parsed: Line<'_> = serde_json::from_str(text).map_err(|e| {
             out.push(invalid_record(offset, text));
@@ -248,7 +288,11 @@ impl LineParser for RolloutParser {
                 message: format!("not a JSON object: {e}"),
             }
         })?;
+        let was_mirror = self.state.mirror.is_some();
         let kind = self.line(offset, &parsed, text, out);
+        if !was_mirror && self.state.mirror.is_some() {
+            return Ok(()); // the mirror's first line: kept as nothing, like the rest
+        }
         out.push(ParsedEvent::Raw(RawRecord {
             offset,
             kind,

@@ -147,3 +147,85 @@ fn a_tinyvex_export_links_to_its_source_session() {
     });
     assert_eq!(parent.as_deref(), Some("s1"));
 }
+
+/// A rollout of the two-way mirror: its header and `lines` mirrored lines.
+fn mirror_rollout(lines: u64) -> String {
+    let mut text = format!(
+        r#"{{"timestamp":"2026-01-01T00:00:00.000Z","type":"session_meta","payload":{{"id":"abc","timestamp":"2026-01-01T00:00:00.000Z","cwd":"/w","originator":"tinyvex","cli_version":"0.169.0","tinyvex_export":{{"source_thread":"claude-s1","source_provider":"claude","source_session":"s1","lines":{lines},"sha1":"x","mirror":true}}}}}}"#
+    );
+    text.push('\n');
+    for n in 0..lines {
+        text.push_str(&format!(
+            r#"{{"timestamp":"2026-01-01T00:00:0{n}.000Z","type":"event_msg","payload":{{"type":"user_message","message":"mirrored {n}"}}}}"#
+        ));
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn a_mirror_copy_makes_nothing_at_all() {
+    let text = mirror_rollout(3);
+    let (events, errors) = parse_all(&path(), &text);
+    assert_eq!(errors, 0);
+    assert!(events.is_empty(), "{events:?}");
+    assert!(testutil::parse_resuming(rollout(&path()), &text).is_empty());
+}
+
+#[test]
+fn what_codex_appended_to_a_mirror_is_a_thread_of_its_own() {
+    let mut text = mirror_rollout(2);
+    let appended_at = text.len();
+    text.push_str(concat!(
+        r#"{"timestamp":"2026-01-01T00:10:00.000Z","type":"turn_context","payload":{"cwd":"/w","model":"gpt-5.5"}}"#,
+        "\n",
+        r#"{"timestamp":"2026-01-01T00:10:00.000Z","type":"event_msg","payload":{"type":"user_message","message":"continued in codex"}}"#,
+        "\n",
+        r#"{"timestamp":"2026-01-01T00:10:01.000Z","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"answer"}]}}"#,
+        "\n",
+    ));
+    let (events, errors) = parse_all(&path(), &text);
+    assert_eq!(errors, 0);
+    assert_eq!(
+        events,
+        testutil::parse_resuming(rollout(&path()), &text),
+        "resumable at every line"
+    );
+    let got: Vec<_> = items(&events)
+        .iter()
+        .map(|i| (i.key.clone(), i.text.clone().unwrap_or_default()))
+        .collect();
+    let prompt_at = appended_at + text[appended_at..].find("\n").unwrap() + 1;
+    assert_eq!(
+        got,
+        [
+            (format!("L{prompt_at}"), "continued in codex".to_string()),
+            (
+                format!("L{}", prompt_at + text[prompt_at..].find('\n').unwrap() + 1),
+                "answer".to_string()
+            ),
+        ]
+    );
+    let thread = |f: fn(&tinyvex_model::ThreadPatch) -> Option<String>| {
+        events.iter().find_map(|e| match e {
+            ParsedEvent::Thread(t) => f(t),
+            _ => None,
+        })
+    };
+    assert_eq!(
+        thread(|t| t.parent_session_id.clone()).as_deref(),
+        Some("s1")
+    );
+    assert_eq!(thread(|t| t.cwd.clone()).as_deref(), Some("/w"));
+    assert_eq!(
+        thread(|t| t.title.clone()).as_deref(),
+        Some("continued in codex")
+    );
+    assert_eq!(thread(|t| t.model.clone()).as_deref(), Some("gpt-5.5"));
+    // Raw records only of the appended lines.
+    let raws = events
+        .iter()
+        .filter(|e| matches!(e, ParsedEvent::Raw(_)))
+        .count();
+    assert_eq!(raws, 3);
+}
