@@ -82,7 +82,11 @@ export async function startServer({ home, data, port, rescanEvery = 1 }) {
   const started = Date.now();
   while (!/^open: (http:\/\/\S+)$/m.test(stderr)) {
     if (child.exitCode !== null) throw new Error(`tinyvex serve exited ${child.exitCode}:\n${stderr}`);
-    if (Date.now() - started > 30000) { child.kill("SIGKILL"); throw new Error(`tinyvex serve did not start:\n${stdout}\n${stderr}`); }
+    if (Date.now() - started > 30000) {
+      child.kill("SIGKILL");
+      throw new Error(`tinyvex serve did not print its sign-in URL (open: http://…#token=…) within 30 s; `
+        + `is ${binary()} a build of this tree?\n${stdout}\n${stderr}`);
+    }
     await sleep(25);
   }
   const openUrl = /^open: (http:\/\/\S+)$/m.exec(stderr)[1];
