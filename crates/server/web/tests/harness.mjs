@@ -26,8 +26,21 @@ export function binary() {
   return bin;
 }
 
+const made = [];
+
+/** A new temp folder, removed by `removeTempDirs` (kept with TINYVEX_KEEP_WEB_TMP=1). */
 export function tempDir(prefix) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `tinyvex-web-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tinyvex-web-${prefix}-`));
+  made.push(dir);
+  return dir;
+}
+
+export function removeTempDirs() {
+  if (process.env.TINYVEX_KEEP_WEB_TMP === "1") {
+    console.log(`kept: ${made.join(" ")}`);
+    return;
+  }
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** A free TCP port on 127.0.0.1 (bound, read, released). */
