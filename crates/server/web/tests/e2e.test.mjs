@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import {
-  startServer, launchBrowser, newPage, screenshot, waitFor, freePort, tempDir, sleep,
+  startServer, launchBrowser, newPage, screenshot, waitFor, freePort, tempDir, removeTempDirs, sleep,
   codex, writeCodexSession, appendRecords, sessionId,
 } from "./harness.mjs";
 
@@ -59,7 +59,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.stop();
-  if (server) fs.writeFileSync(path.join(data, "server.log"), server.output().stderr);
+  removeTempDirs();
 });
 
 /** Real sessions of other agents, for the screenshots; the tests do not depend on them. */

@@ -26,8 +26,21 @@ export function binary() {
   return bin;
 }
 
+const made = [];
+
+/** A new temp folder, removed by `removeTempDirs` (kept with TINYVEX_KEEP_WEB_TMP=1). */
 export function tempDir(prefix) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `tinyvex-web-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tinyvex-web-${prefix}-`));
+  made.push(dir);
+  return dir;
+}
+
+export function removeTempDirs() {
+  if (process.env.TINYVEX_KEEP_WEB_TMP === "1") {
+    console.log(`kept: ${made.join(" ")}`);
+    return;
+  }
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** A free TCP port on 127.0.0.1 (bound, read, released). */
@@ -82,7 +95,11 @@ export async function startServer({ home, data, port, rescanEvery = 1 }) {
   const started = Date.now();
   while (!/^open: (http:\/\/\S+)$/m.test(stderr)) {
     if (child.exitCode !== null) throw new Error(`tinyvex serve exited ${child.exitCode}:\n${stderr}`);
-    if (Date.now() - started > 30000) { child.kill("SIGKILL"); throw new Error(`tinyvex serve did not start:\n${stdout}\n${stderr}`); }
+    if (Date.now() - started > 30000) {
+      child.kill("SIGKILL");
+      throw new Error(`tinyvex serve did not print its sign-in URL (open: http://…#token=…) within 30 s; `
+        + `is ${binary()} a build of this tree?\n${stdout}\n${stderr}`);
+    }
     await sleep(25);
   }
   const openUrl = /^open: (http:\/\/\S+)$/m.exec(stderr)[1];

@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startServer, ingest, launchBrowser, newPage, screenshot, waitFor, freePort, tempDir,
+  startServer, ingest, launchBrowser, newPage, screenshot, waitFor, freePort, tempDir, removeTempDirs,
   codex, writeCodexSession, sessionId,
 } from "./harness.mjs";
 
@@ -50,6 +50,7 @@ after(async () => {
   console.log(`figures: ${JSON.stringify(figures)}`);
   await browser?.close();
   await server?.stop();
+  removeTempDirs();
 });
 
 /** Scroll the element to `top` and resolve with the ms until the rows there are painted. */
