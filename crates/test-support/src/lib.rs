@@ -113,25 +113,11 @@ pub fn require_fixtures(test: &str) -> Option<PathBuf> {
 /// test, never skip it. Every later call in the process panics again if the first one failed.
 pub fn ensure_agents_installed() {
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = INSTALLED.get_or_init(|| {
-        let script = repo_root().join("scripts").join("install-agents.sh");
-        let status = Command::new("bash")
-            .arg(&script)
-            .current_dir(repo_root())
-            .status()
-            .map_err(|e| format!("could not run {}: {e}", script.display()))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} failed ({status}); see its output above",
-                script.display()
-            ))
-        }
-    });
-    if let Err(message) = result {
-        panic!("agent CLIs are not installed: {message}");
-    }
+    run_script_once(
+        &INSTALLED,
+        "install-agents.sh",
+        "agent CLIs are not installed",
+    );
 }
 
 /// Runs `scripts/install-browser.sh` (Debian's `chromium` with apt-get when `/usr/bin/chromium`
@@ -140,8 +126,18 @@ pub fn ensure_agents_installed() {
 /// browser, comes with [`ensure_agents_installed`] (it is pinned in the same `package.json`).
 pub fn ensure_browser_installed() {
     static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = INSTALLED.get_or_init(|| {
-        let script = repo_root().join("scripts").join("install-browser.sh");
+    run_script_once(
+        &INSTALLED,
+        "install-browser.sh",
+        "the browser for the web UI tests is not installed",
+    );
+}
+
+/// Runs `scripts/<script>` from the repository root the first time `done` is reached, and
+/// panics with `what` on this and every later call if it failed.
+fn run_script_once(done: &OnceLock<Result<(), String>>, script: &str, what: &str) {
+    let result = done.get_or_init(|| {
+        let script = repo_root().join("scripts").join(script);
         let status = Command::new("bash")
             .arg(&script)
             .current_dir(repo_root())
@@ -157,7 +153,7 @@ pub fn ensure_browser_installed() {
         }
     });
     if let Err(message) = result {
-        panic!("the browser for the web UI tests is not installed: {message}");
+        panic!("{what}: {message}");
     }
 }
 
