@@ -103,7 +103,11 @@ fn appends_and_new_files_are_ingested_live_and_backfill_changes_no_item() {
     assert_eq!(items(&store, A).len(), 1);
 
     append_user(&a, "a2", 2);
-    wait_until("the appended item", || items(&store, A).len() == 2);
+    // The pass's counters are updated just after its commit becomes visible:
+    // wait for both, or a loaded machine sees the item with `passes` still 1.
+    wait_until("the appended item and its pass counted", || {
+        items(&store, A).len() == 2 && client.stats()[0].passes >= 2
+    });
     let stats = &client.stats()[0];
     assert_eq!(stats.provider, "codex");
     assert!(stats.enabled);
