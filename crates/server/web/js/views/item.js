@@ -67,12 +67,9 @@ function toolCall(item, state) {
     exit !== null && exit !== undefined && h(`span.exit.${exit === 0 ? "exit-ok" : "exit-fail"}`, `exit ${exit}`),
     item.tool_kind && h("span.tool-kind", item.tool_kind));
   const parts = [head];
-  if (item.command) {
-    parts.push(h("pre.command", h("code", highlight(item.command, "sh"))));
-  } else if (item.input) {
-    parts.push(h("details.tool-input", h("summary", "input"), h("pre", h("code", highlight(pretty(item.input), "json")))));
-  }
-  if (item.command && item.input && item.tool_kind !== "shell") {
+  if (item.command) parts.push(h("pre.command", h("code", highlight(item.command, "sh"))));
+  // A shell call's input is its command: shown once.
+  if (item.input && (!item.command || item.tool_kind !== "shell")) {
     parts.push(h("details.tool-input", h("summary", "input"), h("pre", h("code", highlight(pretty(item.input), "json")))));
   }
   if (item.output !== null && item.output !== undefined) {
