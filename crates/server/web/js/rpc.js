@@ -11,6 +11,8 @@
 // "job" {detail: job progress}, "authfailed".
 // States: connecting, open, reconnecting, signed-out, stopped.
 
+import { checkToken } from "./auth.js";
+
 const BACKOFF_FIRST_MS = 250;
 const BACKOFF_MAX_MS = 8000;
 
@@ -85,14 +87,8 @@ export class RpcClient extends EventTarget {
 
   /** A socket that never opened: a refused token or a server that is down. */
   async checkAuthThenRetry() {
-    let refused = false;
-    try {
-      const r = await fetch("/auth/check", {
-        headers: { Authorization: "Bearer " + this.token },
-        cache: "no-store",
-      });
-      refused = r.status === 401 || r.status === 403;
-    } catch (_) { /* server unreachable: keep trying */ }
+    // Unreachable or another status: keep trying.
+    const refused = (await checkToken(this.token)) === "refused";
     if (this.state === "stopped") return;
     if (refused) {
       this.setState("signed-out");
