@@ -129,7 +129,7 @@ function route() {
     view = mountStatus(main, { rpc });
   } else {
     document.title = "Tinyvex";
-    view = mountThreads(main, { store, navigate: (hash) => { location.hash = hash; } });
+    view = mountThreads(main, { store });
   }
 }
 

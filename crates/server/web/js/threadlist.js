@@ -5,9 +5,9 @@
 // read arrives through it; a row read from a page never replaces a newer
 // one (higher `revision`).
 //
-// `grouped()` builds the rows of the list: projects (by working folder),
-// newest project first, each followed by its threads, newest first. The
-// grouping is pure (`groupThreads`) and tested in Node.
+// `groupThreads` builds the rows of the list: projects (by working folder),
+// newest project first, each followed by its threads, newest first. It is
+// pure and tested in Node.
 
 const PAGE = 1000;
 
@@ -19,7 +19,6 @@ export class ThreadStore extends EventTarget {
     this.sub = null;
     this.cursor = undefined;   // undefined: not started; null: all pages read
     this.paging = false;
-    this.version = 0;
     this.error = null;
   }
 
@@ -44,7 +43,6 @@ export class ThreadStore extends EventTarget {
   }
 
   changed() {
-    this.version++;
     this.dispatchEvent(new Event("change"));
   }
 
@@ -72,10 +70,6 @@ export class ThreadStore extends EventTarget {
     } finally {
       this.paging = false;
     }
-  }
-
-  get(id) {
-    return this.threads.get(id);
   }
 }
 
@@ -111,7 +105,7 @@ export function groupThreads(threads, { provider = "", text = "" } = {}, collaps
   const rows = [];
   for (const [cwd, members] of groups) {
     const isCollapsed = collapsed.has(cwd);
-    rows.push({ type: "group", key: `g:${cwd}`, cwd, count: members.length, collapsed: isCollapsed, newest: members[0] });
+    rows.push({ type: "group", key: `g:${cwd}`, cwd, count: members.length, collapsed: isCollapsed });
     if (!isCollapsed) for (const t of members) rows.push({ type: "thread", key: t.id, thread: t });
   }
   return { rows, shown: list.length };

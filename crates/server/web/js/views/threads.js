@@ -9,7 +9,7 @@ import { VirtualList } from "../vlist.js";
 const collapsed = new Set();      // kept across visits
 const filter = { provider: "", text: "" };
 
-export function mountThreads(root, { store, navigate }) {
+export function mountThreads(root, { store }) {
   const count = h("span.count.dim");
   const providerSelect = h("select", {
     "aria-label": "Provider",
@@ -93,6 +93,5 @@ export function mountThreads(root, { store, navigate }) {
       list.destroy();
     },
     list,
-    navigate,
   };
 }
