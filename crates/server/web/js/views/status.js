@@ -3,7 +3,7 @@
 // write-back, a full rescan, a backfill with a progress bar (`job`
 // notifications; the status document's `jobs` after a reload).
 
-import { h, clear, formatInt, formatBytes, relativeTime } from "../dom.js";
+import { h, clear, formatInt, formatBytes, relativeTime, providerBadge } from "../dom.js";
 
 export function mountStatus(root, { rpc }) {
   const summary = h("div.status-summary");
@@ -100,7 +100,7 @@ export function mountStatus(root, { rpc }) {
         onclick: () => act("control.backfill", { provider: p.provider }, (r) => `Backfill of ${p.provider} started (job ${r.job_id})`),
       }, "Backfill");
       const tr = h("tr", { dataset: { provider: p.provider } },
-        h("td", h(`span.badge.provider-${p.provider}`, p.provider)), h("td", enabled),
+        h("td", providerBadge(p.provider)), h("td", enabled),
         cells.slice(0, 5), cells[5], cells[6], h("td", backfill));
       cells.slice(0, 5).forEach((c) => { c.className = "num"; });
       row = { tr, enabled, cells, backfill };
