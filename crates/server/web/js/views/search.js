@@ -6,6 +6,7 @@ import { h, clear, providerBadge, relativeTime, PROVIDERS } from "../dom.js";
 
 const KINDS = ["user", "assistant", "reasoning", "tool", "plan", "error"];
 const LIMIT = 100;
+const HINT = "Words, \"phrases\", prefix*, NOT word; the filters narrow it down.";
 
 /** The query string for the words and filters of the form. */
 export function buildQuery({ q = "", provider = "", kind = "", cwd = "", after = "", before = "" }) {
@@ -64,7 +65,7 @@ export function mountSearch(root, { rpc, params, setParams }) {
     clear(results);
     const query = buildQuery(form);
     if (!form.q.trim()) {
-      summary.textContent = "Words, \"phrases\", prefix*, NOT word; the filters narrow it down.";
+      summary.textContent = HINT;
       return;
     }
     summary.textContent = "Searching…";
@@ -105,7 +106,7 @@ export function mountSearch(root, { rpc, params, setParams }) {
         hit.cwd && h("div.hit-cwd.mono.dim", hit.cwd)));
   }
 
-  if (form.q) run(); else summary.textContent = "Words, \"phrases\", prefix*, NOT word; the filters narrow it down.";
+  if (form.q) run(); else summary.textContent = HINT;
   box.focus();
   return {
     unmount() {
