@@ -17,6 +17,7 @@ use rusqlite::{params, Connection};
 use tinyvex_model::Revision;
 use tinyvex_search::{Cursor, IndexUpdater, IndexedItem, SearchIndex};
 
+use crate::control::stored_revision;
 use crate::{Result, WriterClient};
 
 /// Items read per query.
@@ -67,7 +68,7 @@ pub(crate) fn catch_up(
 ) -> Result<CatchUp> {
     // Read before the items: every item of this revision or before is
     // visible to the queries below.
-    let target = store_revision(conn)?;
+    let target = stored_revision(conn)? as u64;
     let mut cursor = updater.cursor();
     let mut done = CatchUp { items: 0, cursor };
     let mut last_commit = Instant::now();
@@ -228,15 +229,6 @@ fn lower_priority() {
     if let Err(e) = rustix::process::nice(INDEXER_NICE) {
         tracing::debug!(error = %e, "could not lower the search indexer's priority");
     }
-}
-
-/// The store's revision, read before a catch-up: once that catch-up has
-/// read to the end, every item up to it is indexed.
-fn store_revision(conn: &Connection) -> Result<u64> {
-    let rev: i64 = conn.query_row("SELECT value FROM meta WHERE key = 'revision'", [], |r| {
-        r.get(0)
-    })?;
-    Ok(rev as u64)
 }
 
 /// One catch-up, recorded in `progress`.
