@@ -173,19 +173,25 @@ fn ingesting_again_changes_nothing_in_the_index() {
     assert_eq!(ids(&store.read().unwrap(), "webhook").len(), 2);
 }
 
-#[test]
-fn a_search_is_exact_while_the_index_lags() {
-    let (_dir, store) = open();
-    // Another holder of the index lock: the writer's indexer cannot start,
-    // so nothing gets indexed and every hit comes from the matcher.
-    let lock = store
+/// Take the index's writer lock as another process would: the store's own
+/// indexer then cannot start.
+fn hold_index_lock(store: &Store) -> tinyvex_search::IndexUpdater {
+    store
         .read()
         .unwrap()
         .search_index()
         .unwrap()
         .writer(1, 16 << 20)
-        .unwrap();
-    assert!(lock.is_some());
+        .unwrap()
+        .expect("the index lock was free")
+}
+
+#[test]
+fn a_search_is_exact_while_the_index_lags() {
+    let (_dir, store) = open();
+    // Another holder of the index lock: the writer's indexer cannot start,
+    // so nothing gets indexed and every hit comes from the matcher.
+    let lock = hold_index_lock(&store);
     fill(&store);
     let r = store.read().unwrap();
     assert_eq!(r.search_index().unwrap().view().num_docs(), 0);
@@ -327,13 +333,7 @@ fn waiting_for_the_index_returns_once_everything_committed_is_in_it() {
 #[test]
 fn waiting_for_an_index_another_process_keeps_returns_at_once() {
     let (_dir, store) = open();
-    let _lock = store
-        .read()
-        .unwrap()
-        .search_index()
-        .unwrap()
-        .writer(1, 16 << 20)
-        .unwrap();
+    let _lock = hold_index_lock(&store);
     let writer = store.start_writer().unwrap();
     assert!(!writer.wait_for_search_index(|_| {}));
     writer.shutdown().unwrap();
