@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 use tinyvex_model::{format_ms, TimestampMs};
 
-use crate::conv::{Call, Entry, Notes, Plan, Shape};
+use crate::conv::{Call, Clock, Entry, Notes, Plan, Shape};
 use crate::ids::{self, CallIds};
 use crate::{claude_project_dir, Ctx, Marker, Target, CLAUDE_FORMAT_VERSION};
 
@@ -42,19 +42,19 @@ pub(crate) fn render(
         out: Vec::new(),
         parent: None,
         pending: Vec::new(),
-        now: ctx.created,
+        clock: Clock(ctx.created),
         same_agent: ctx.thread.provider == "claude",
     };
     for entry in entries {
         match entry {
             Entry::User(t) => {
                 r.flush("end_turn");
-                let ts = r.at(t.ts);
+                let ts = r.clock.at(t.ts);
                 let uuid = r.uuid(&t.item.id, "user");
                 r.user_line(uuid, ts, json!(t.text), None);
             }
             Entry::Assistant(t) => {
-                let ts = r.at(t.ts);
+                let ts = r.clock.at(t.ts);
                 let block = json!({"type": "text", "text": t.text});
                 r.pending.push(Block {
                     key: t.item.id.clone(),
@@ -95,19 +95,12 @@ struct Renderer<'a> {
     parent: Option<String>,
     /// Blocks of the open assistant message.
     pending: Vec<Block>,
-    now: TimestampMs,
+    clock: Clock,
     /// The thread comes from Claude Code: tools are written as they were.
     same_agent: bool,
 }
 
 impl Renderer<'_> {
-    fn at(&mut self, ts: Option<TimestampMs>) -> TimestampMs {
-        if let Some(ts) = ts {
-            self.now = ts;
-        }
-        self.now
-    }
-
     fn uuid(&self, item_id: &str, part: &str) -> String {
         ids::uuid_v5(&self.ns, &format!("{item_id}#{part}"))
     }
@@ -164,7 +157,7 @@ impl Renderer<'_> {
     }
 
     fn tool(&mut self, c: &Call<'_>, notes: &mut Notes) {
-        let ts = self.at(c.ts);
+        let ts = self.clock.at(c.ts);
         let id = self
             .ids
             .get(Target::Claude, &c.item.id, c.item.call_id.as_deref());
@@ -206,7 +199,7 @@ impl Renderer<'_> {
         }]);
         let uuid = self.uuid(&c.item.id, "result");
         let out_ts = c.ended.unwrap_or(ts);
-        self.at(Some(out_ts));
+        self.clock.at(Some(out_ts));
         self.user_line(uuid, out_ts, result, tool_use_line.as_deref());
     }
 }

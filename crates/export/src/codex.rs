@@ -11,7 +11,7 @@ use chrono::{DateTime, FixedOffset, Offset, TimeZone, Utc};
 use serde_json::{json, Value};
 use tinyvex_model::{format_ms, TimestampMs};
 
-use crate::conv::{Call, Entry, Notes, Plan, Shape, Text};
+use crate::conv::{Call, Clock, Entry, Notes, Plan, Shape, Text};
 use crate::ids::CallIds;
 use crate::{Ctx, ExportOptions, Marker, Target, CODEX_FORMAT_VERSION, ORIGINATOR};
 
@@ -72,7 +72,7 @@ pub(crate) fn render(
         ctx,
         ids: CallIds::default(),
         out: Vec::new(),
-        now: ctx.created,
+        clock: Clock(ctx.created),
         turn_open: false,
         same_agent: ctx.thread.provider == "codex",
     };
@@ -87,7 +87,7 @@ struct Renderer<'a> {
     ids: CallIds,
     out: Vec<String>,
     /// Time of the latest line (items without a time get it).
-    now: TimestampMs,
+    clock: Clock,
     /// A `turn_context` was written.
     turn_open: bool,
     /// The thread comes from Codex: its tool calls are written as they were.
@@ -95,13 +95,6 @@ struct Renderer<'a> {
 }
 
 impl Renderer<'_> {
-    fn at(&mut self, ts: Option<TimestampMs>) -> TimestampMs {
-        if let Some(ts) = ts {
-            self.now = ts;
-        }
-        self.now
-    }
-
     fn push(&mut self, ts: TimestampMs, kind: &str, payload: Value) {
         self.out.push(line(ts, kind, payload));
     }
@@ -121,7 +114,7 @@ impl Renderer<'_> {
     fn entry(&mut self, entry: &Entry<'_>, notes: &mut Notes) {
         match entry {
             Entry::User(t) => {
-                let ts = self.at(t.ts);
+                let ts = self.clock.at(t.ts);
                 self.turn_context(ts);
                 self.push(ts, "response_item", message("user", "input_text", t.text));
                 self.push(
@@ -169,7 +162,7 @@ impl Renderer<'_> {
     /// Time of a non-user entry; opens a turn if none is (a thread that
     /// starts with the assistant).
     fn start(&mut self, ts: Option<TimestampMs>) -> TimestampMs {
-        let ts = self.at(ts);
+        let ts = self.clock.at(ts);
         if !self.turn_open {
             self.turn_context(ts);
         }

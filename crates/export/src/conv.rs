@@ -97,6 +97,21 @@ impl Notes {
     }
 }
 
+/// The time of the latest line written: entries without a time of their
+/// own get it.
+#[derive(Debug)]
+pub(crate) struct Clock(pub TimestampMs);
+
+impl Clock {
+    /// Moves to `ts` when there is one; the time to write either way.
+    pub(crate) fn at(&mut self, ts: Option<TimestampMs>) -> TimestampMs {
+        if let Some(ts) = ts {
+            self.0 = ts;
+        }
+        self.0
+    }
+}
+
 pub(crate) fn ts_of(s: Option<&str>) -> Option<TimestampMs> {
     s.and_then(parse_rfc3339_ms)
 }
