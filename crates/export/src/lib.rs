@@ -235,12 +235,7 @@ pub struct Export {
 impl Export {
     /// The file's contents: every line followed by a newline.
     pub fn contents(&self) -> String {
-        let mut s = String::new();
-        for line in &self.lines {
-            s.push_str(line);
-            s.push('\n');
-        }
-        s
+        joined(&self.lines)
     }
 
     /// The command that resumes the session (Claude Code: run it in [`Export::cwd`]).
@@ -250,6 +245,16 @@ impl Export {
             Target::Claude => format!("claude --resume {}", self.session_id),
         }
     }
+}
+
+/// Every line followed by a newline.
+fn joined(lines: &[String]) -> String {
+    let mut s = String::new();
+    for line in lines {
+        s.push_str(line);
+        s.push('\n');
+    }
+    s
 }
 
 /// What the renderers share about the thread.
@@ -342,17 +347,12 @@ pub fn export(
         Target::Codex => codex::render(&ctx, &entries, options, &mut notes),
         Target::Claude => claude::render(&ctx, &entries, &mut notes),
     };
-    let mut digest_input = String::new();
-    for line in &body {
-        digest_input.push_str(line);
-        digest_input.push('\n');
-    }
     let marker = Marker {
         source_thread: thread.id.clone(),
         source_provider: thread.provider.clone(),
         source_session: thread.session_id.clone(),
         lines: body.len(),
-        sha1: ids::sha1_hex(digest_input.as_bytes()),
+        sha1: ids::sha1_hex(joined(&body).as_bytes()),
         mirror: options.kind == ExportKind::Mirror,
     };
     let header = match target {
