@@ -130,6 +130,19 @@ fn wait_mirrored(f: &Fixture, mirror: &MirrorClient, thread: &str) {
     });
 }
 
+/// A fixture with two-way on and one thread of `provider` (session
+/// `session`, one item) mirrored: the mirror and the file's path.
+fn one_thread_mirrored(provider: ProviderKind, session: &str) -> (Fixture, MirrorClient, PathBuf) {
+    let f = Fixture::new();
+    f.two_way(true);
+    f.add(provider, session, 0);
+    let mirror = f.mirror();
+    let thread = format!("{provider}-{session}");
+    wait_mirrored(&f, &mirror, &thread);
+    let path = f.path_of(&thread);
+    (f, mirror, path)
+}
+
 fn files_in(dir: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| d.flatten().map(|e| e.path()).collect())
@@ -187,12 +200,7 @@ fn off_by_default_then_on_mirrors_existing_threads_but_not_codex_ones() {
 /// are in the thread's order, each once.
 #[test]
 fn many_rapid_updates_give_a_valid_file_at_every_moment() {
-    let f = Fixture::new();
-    f.two_way(true);
-    f.add(ProviderKind::Claude, "busy", 0);
-    let mirror = f.mirror();
-    wait_mirrored(&f, &mirror, "claude-busy");
-    let path = f.path_of("claude-busy");
+    let (f, mirror, path) = one_thread_mirrored(ProviderKind::Claude, "busy");
 
     let stop = Arc::new(AtomicBool::new(false));
     let reader = {
@@ -365,12 +373,7 @@ fn a_file_continued_in_codex_is_never_overwritten() {
 
 #[test]
 fn turning_it_off_stops_writing_and_on_again_catches_up() {
-    let f = Fixture::new();
-    f.two_way(true);
-    f.add(ProviderKind::Opencode, "o1", 0);
-    let mirror = f.mirror();
-    wait_mirrored(&f, &mirror, "opencode-o1");
-    let path = f.path_of("opencode-o1");
+    let (f, mirror, path) = one_thread_mirrored(ProviderKind::Opencode, "o1");
     let written = std::fs::read(&path).unwrap();
 
     f.two_way(false);
@@ -432,12 +435,7 @@ fn a_thread_without_a_working_directory_is_skipped() {
 /// session: the mirror leaves the file alone until the lock is released.
 #[test]
 fn a_session_codex_is_writing_is_not_replaced_until_it_is_done() {
-    let f = Fixture::new();
-    f.two_way(true);
-    f.add(ProviderKind::Claude, "c1", 0);
-    let mirror = f.mirror();
-    wait_mirrored(&f, &mirror, "claude-c1");
-    let path = f.path_of("claude-c1");
+    let (f, mirror, path) = one_thread_mirrored(ProviderKind::Claude, "c1");
     let written = std::fs::read(&path).unwrap();
     let session = f.expected("claude-c1").session_id;
     let lock_path = f
