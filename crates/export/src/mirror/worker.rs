@@ -193,11 +193,15 @@ impl Worker {
         self.read_to = self.read_to.max(changes.to);
         self.publish();
         let deadline = now + self.options.budget;
+        // `config.toml` is read once per look, and only when a thread is due.
+        let mut provider = None;
         for thread in self.schedule.due(now) {
             if Instant::now() >= deadline {
                 break; // the loop comes back at once: the rest is due
             }
-            self.write_one(&thread);
+            let provider =
+                provider.get_or_insert_with(|| codex_model_provider(&self.options.codex_home));
+            self.write_one(&thread, provider.clone());
             self.publish();
         }
         if self.last_save.elapsed() >= SAVE_EVERY {
@@ -208,9 +212,11 @@ impl Worker {
     }
 
     /// Render and write one thread, and book the outcome.
-    fn write_one(&mut self, thread: &str) {
+    /// `codex_model_provider`: Codex's configured provider
+    /// ([`ExportOptions::codex_model_provider`]).
+    fn write_one(&mut self, thread: &str, codex_model_provider: Option<String>) {
         let started = Instant::now();
-        let result = self.render_and_write(thread);
+        let result = self.render_and_write(thread, codex_model_provider);
         let now = Instant::now();
         let took = now - started;
         match result {
@@ -255,7 +261,11 @@ impl Worker {
         }
     }
 
-    fn render_and_write(&self, id: &str) -> Result<Outcome, WriteError> {
+    fn render_and_write(
+        &self,
+        id: &str,
+        codex_model_provider: Option<String>,
+    ) -> Result<Outcome, WriteError> {
         // The thread and its items as of one revision.
         let read = self.store.read()?.snapshot(|r| {
             let Some(thread) = r.thread_by_id(id)? else {
@@ -272,7 +282,7 @@ impl Worker {
         }
         let options = ExportOptions {
             cwd: None,
-            codex_model_provider: codex_model_provider(&self.options.codex_home),
+            codex_model_provider,
             // UTC: the file name must not move when the time zone does.
             utc_offset_minutes: Some(0),
             kind: ExportKind::Mirror,
