@@ -7,20 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{str_field, Env};
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
+use crate::util::{copy_dir, str_field, Env};
 
 /// Every thread as shown, by id.
 fn shown(env: &Env) -> Vec<(String, Value)> {
@@ -71,6 +58,6 @@ fn deleted_opencode_storage_keeps_its_threads() {
     let fixtures = require_fixtures!("deleted_opencode_storage_keeps_its_threads");
     let env = Env::new();
     let storage = env.home.join(".local/share/opencode/storage");
-    copy_tree(&fixtures.join("opencode/storage-1.1.65/storage"), &storage);
+    copy_dir(&fixtures.join("opencode/storage-1.1.65/storage"), &storage);
     check_deletion(&env, &storage, "opencode");
 }

@@ -9,20 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::util::{Env, Mismatches};
-
-fn copy_dir(src: &Path, dst: &Path) {
-    fs::create_dir_all(dst).unwrap();
-    for e in fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            fs::copy(e.path(), &to).unwrap();
-        }
-    }
-}
+use crate::util::{copy_dir, Env, Mismatches};
 
 /// Every fixture where its provider looks, under `env`'s home.
 fn place_fixtures(env: &Env, fixtures: &Path) {

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::util::{num, str_field, Env, Mismatches};
+use crate::util::{copy_dir, num, str_field, Env, Mismatches};
 
 /// Session id → (parent session id, directory).
 type Sessions = BTreeMap<String, (Option<String>, String)>;
@@ -318,19 +318,6 @@ fn check_all(
         Some(0),
         "{again:#}"
     );
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    fs::create_dir_all(dst).unwrap();
-    for e in fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            fs::copy(e.path(), &to).unwrap();
-        }
-    }
 }
 
 #[test]
