@@ -78,31 +78,28 @@ pub(crate) fn catch_up(
          FROM items i JOIN threads t ON t.rowid = i.thread
          WHERE (i.revision, i.rowid) > (?1, ?2) ORDER BY i.revision, i.rowid LIMIT ?3",
     )?;
+    let mut chunk = Vec::with_capacity(CHUNK as usize);
     loop {
+        // Copy the chunk out, then index it: the read transaction ends with
+        // the query. Indexing while reading kept a reader open nearly all
+        // the time, and SQLite cannot restart a WAL while a reader uses it:
+        // during a bulk ingest the WAL grew to the size of the store (3.5 GB
+        // for 1M items) and the last checkpoint took seconds.
+        chunk.clear();
         let mut rows = stmt.query(params![cursor.revision as i64, cursor.rowid, CHUNK])?;
-        let mut n = 0;
         while let Some(r) = rows.next()? {
-            let text = |i: usize| -> rusqlite::Result<Option<&str>> {
-                Ok(r.get_ref(i)?.as_str_or_null()?)
-            };
-            let item = IndexedItem {
-                rowid: r.get(0)?,
-                thread: r.get(1)?,
-                provider: text(8)?.unwrap_or(""),
-                kind: text(2)?.unwrap_or(""),
-                ts: r.get(3)?,
-                revision: r.get::<_, i64>(4)? as u64,
-                text: text(5)?,
-                command: text(6)?,
-                output: text(7)?,
-            };
+            chunk.push(ItemRow::read(r)?);
+        }
+        drop(rows);
+        for row in &chunk {
+            let item = row.indexed();
             updater.upsert(&item)?;
             cursor = Cursor {
                 revision: item.revision,
                 rowid: item.rowid,
             };
-            n += 1;
         }
+        let n = chunk.len() as u64;
         done.items += n;
         progress(done.items);
         if n < CHUNK as u64 {
@@ -127,6 +124,50 @@ pub(crate) fn catch_up(
     }
     done.cursor = cursor;
     Ok(done)
+}
+
+/// One item as read for the index (owned: see [`catch_up`]).
+struct ItemRow {
+    rowid: i64,
+    thread: i64,
+    provider: String,
+    kind: String,
+    ts: Option<i64>,
+    revision: u64,
+    text: Option<String>,
+    command: Option<String>,
+    output: Option<String>,
+}
+
+impl ItemRow {
+    /// From a row of the query in [`catch_up`].
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<ItemRow> {
+        Ok(ItemRow {
+            rowid: r.get(0)?,
+            thread: r.get(1)?,
+            kind: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            ts: r.get(3)?,
+            revision: r.get::<_, i64>(4)? as u64,
+            text: r.get(5)?,
+            command: r.get(6)?,
+            output: r.get(7)?,
+            provider: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+        })
+    }
+
+    fn indexed(&self) -> IndexedItem<'_> {
+        IndexedItem {
+            rowid: self.rowid,
+            thread: self.thread,
+            provider: &self.provider,
+            kind: &self.kind,
+            ts: self.ts,
+            revision: self.revision,
+            text: self.text.as_deref(),
+            command: self.command.as_deref(),
+            output: self.output.as_deref(),
+        }
+    }
 }
 
 /// What the indexer thread has done, for whoever waits on it.
