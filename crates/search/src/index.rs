@@ -104,14 +104,15 @@ fn schema() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let num = || NumericOptions::default().set_indexed().set_fast();
+    let fast = || NumericOptions::default().set_fast();
     let f = Fields {
         body: b.add_text_field("body", words),
         rowid: b.add_i64_field("rowid", num()),
         provider: b.add_text_field("provider", STRING),
         thread: b.add_i64_field("thread", num()),
         kind: b.add_text_field("kind", STRING),
-        ts: b.add_i64_field("ts", num()),
-        revision: b.add_u64_field("revision", num()),
+        ts: b.add_i64_field("ts", fast()),
+        revision: b.add_u64_field("revision", fast()),
     };
     (b.build(), f)
 }
