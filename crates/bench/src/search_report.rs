@@ -78,20 +78,33 @@ pub fn table(r: &Value) -> (String, bool) {
         );
         let _ = writeln!(
             s,
-            "  {:<9} {:>8} {:>9} {:>11} {:>10} {:>10} {:>6}",
-            "binary", "wall s", "MB/s", "items/s", "store", "FTS index", "load"
+            "  {:<9} {:>8} {:>8} {:>9} {:>11} {:>10} {:>10} {:>6} {:>6} {:>7}",
+            "binary",
+            "wall s",
+            "stored s",
+            "MB/s",
+            "items/s",
+            "store",
+            "FTS index",
+            "load",
+            "CPU s",
+            "steal s"
         );
         for run in ing["runs"].as_array().into_iter().flatten() {
             let _ = writeln!(
                 s,
-                "  {:<9} {:>8.2} {:>9.1} {:>11.0} {:>10} {:>10} {:>6}",
+                "  {:<9} {:>8.2} {:>8.2} {:>9.1} {:>11.0} {:>10} {:>10} {:>6} {:>6.1} {:>7.1}",
                 run["binary"].as_str().unwrap_or("?"),
                 run["wall_s"].as_f64().unwrap_or(f64::NAN),
+                run["stored_s"].as_f64().unwrap_or(f64::NAN),
                 run["mb_per_s"].as_f64().unwrap_or(f64::NAN),
                 run["items_per_s"].as_f64().unwrap_or(f64::NAN),
                 bytes(&run["db_bytes"]),
                 bytes(&run["fts_bytes"]),
-                run["load_average_before"]
+                run["load_average_before"],
+                run["user_s"].as_f64().unwrap_or(f64::NAN)
+                    + run["sys_s"].as_f64().unwrap_or(f64::NAN),
+                run["steal_s"].as_f64().unwrap_or(f64::NAN)
             );
         }
         match ing["throughput_ratio"].as_f64() {
@@ -105,6 +118,14 @@ pub fn table(r: &Value) -> (String, bool) {
                     bytes(&ing["baseline"]["db_bytes"]),
                     verdict(met)
                 );
+                if let Some(stored) = ing["stored_ratio"].as_f64() {
+                    let _ = writeln!(
+                        s,
+                        "  (wall s: until the index has caught up; stored s: until the ingest had \
+                         stored everything, the index still catching up. Baseline wall / stored \
+                         with search: {stored:.3})"
+                    );
+                }
             }
             None => {
                 let _ = writeln!(s, "  (no --baseline-tinyvex: no comparison)");
