@@ -21,8 +21,10 @@ pub const SESSION: &str = "01a20040-17cf-78f2-80e0-f2cc1b712842";
 pub const THREAD: &str = "codex-01a20040-17cf-78f2-80e0-f2cc1b712842";
 
 /// Generous bound for anything that should take milliseconds; a test that
-/// hits it has failed, it never decides success.
-pub const WAIT: Duration = Duration::from_secs(10);
+/// hits it has failed, it never decides success. 30 s, not 10: on two cores
+/// under a parallel build, a 40 MB append (stored, indexed and fanned out
+/// to two clients) twice kept a test's next message past 10 s.
+pub const WAIT: Duration = Duration::from_secs(30);
 
 pub struct TestServer {
     pub server: Option<Server>,
