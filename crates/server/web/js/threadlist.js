@@ -19,12 +19,13 @@ export class ThreadStore extends EventTarget {
     this.sub = null;
     this.cursor = undefined;   // undefined: not started; null: all pages read
     this.paging = false;
-    this.error = null;
+    this.error = null;   // why the subscription was refused, until a delivery arrives
   }
 
   start() {
     if (this.sub) return;
     this.sub = this.rpc.subscribe({ type: "threads", limit: 200 }, (d) => {
+      this.error = null;
       if (d.snapshot && d.reason === "store_changed") {
         this.threads.clear();
         this.cursor = undefined;

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { parse, inline } from "../js/markdown.js";
 import { tokens } from "../js/highlight.js";
 import { ItemWindow } from "../js/itemwindow.js";
-import { groupThreads } from "../js/threadlist.js";
+import { groupThreads, ThreadStore } from "../js/threadlist.js";
 import { buildQuery, snippetParts } from "../js/views/search.js";
 import { relativeTime } from "../js/dom.js";
 
@@ -152,4 +152,23 @@ test("relative times", () => {
   assert.equal(relativeTime("2026-01-09T23:55:00Z", now), "5 min ago");
   assert.equal(relativeTime("2026-01-07T00:00:00Z", now), "3 d ago");
   assert.equal(relativeTime(null, now), "");
+});
+
+test("thread store: a refused subscription is kept as an error until a delivery arrives", () => {
+  let deliver, refuse;
+  const rpc = {
+    state: "open",
+    subscribe(_query, onDelivery, onError) { deliver = onDelivery; refuse = onError; return {}; },
+    call: async () => ({ threads: [], next_cursor: null }),
+  };
+  const store = new ThreadStore(rpc);
+  let changes = 0;
+  store.addEventListener("change", () => changes++);
+  store.start();
+  refuse(new Error("too many subscriptions"));
+  assert.equal(store.error, "too many subscriptions");
+  assert.equal(changes, 1);
+  deliver({ snapshot: true, threads: [{ id: "t1", revision: 1 }] });
+  assert.equal(store.error, null);
+  assert.equal(store.threads.size, 1);
 });

@@ -71,6 +71,9 @@ export function mountThreads(root, { store }) {
     list.setRows(rows);
     const total = store.threads.size;
     count.textContent = `${formatInt(shown)} of ${formatInt(total)} threads` + (store.complete ? "" : " (loading…)");
+    // A refused subscription: say so instead of loading forever.
+    if (store.error) count.textContent = `The thread list could not be loaded: ${store.error}`;
+    count.classList.toggle("error", Boolean(store.error));
     empty.hidden = total > 0 || !store.complete;
     empty.textContent = "No threads yet. Sessions of Codex, Claude Code, OpenCode and Gemini CLI appear here as soon as they are written.";
   }
