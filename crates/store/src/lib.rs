@@ -272,7 +272,8 @@ impl Store {
             return Ok(None);
         };
         let conn = self.inner.pool.connect()?;
-        let done = search::indexer::catch_up(&conn, &mut updater, progress)?;
+        let done =
+            search::indexer::catch_up(&conn, &mut updater, search::indexer::CHUNK_BYTES, progress)?;
         updater.finish()?;
         Ok(Some(done))
     }

@@ -22,6 +22,9 @@ use crate::{Result, WriterClient};
 
 /// Items read per query.
 const CHUNK: i64 = 2_000;
+/// Text read per query, at most (and one item): a chunk is held in memory
+/// while it is indexed.
+pub(crate) const CHUNK_BYTES: usize = 64 << 20;
 /// Longest time between index commits while items keep coming. Searches
 /// never wait for the index (items past its cursor are checked one by
 /// one), so this only bounds that extra work and what a crash makes the
@@ -59,11 +62,13 @@ pub struct CatchUp {
     pub cursor: Cursor,
 }
 
-/// Bring the index up to the store's current revision, reporting items
-/// applied to `progress` after each chunk.
+/// Bring the index up to the store's current revision, reading at most
+/// `chunk_bytes` of text (and one item) per query, reporting items applied
+/// to `progress` after each chunk.
 pub(crate) fn catch_up(
     conn: &Connection,
     updater: &mut IndexUpdater,
+    chunk_bytes: usize,
     mut progress: impl FnMut(u64),
 ) -> Result<CatchUp> {
     // Read before the items: every item of this revision or before is
@@ -86,11 +91,22 @@ pub(crate) fn catch_up(
         // during a bulk ingest the WAL grew to the size of the store (3.5 GB
         // for 1M items) and the last checkpoint took seconds.
         chunk.clear();
+        let mut bytes = 0;
         let mut rows = stmt.query(params![cursor.revision as i64, cursor.rowid, CHUNK])?;
+        let mut more = false;
         while let Some(r) = rows.next()? {
-            chunk.push(ItemRow::read(r)?);
+            let row = ItemRow::read(r)?;
+            bytes += row.text_bytes();
+            chunk.push(row);
+            // Huge tool outputs: stop early rather than hold gigabytes;
+            // the next query goes on after the last row read.
+            if bytes >= chunk_bytes {
+                more = true;
+                break;
+            }
         }
         drop(rows);
+        more |= chunk.len() as i64 == CHUNK;
         for row in &chunk {
             let item = row.indexed();
             updater.upsert(&item)?;
@@ -99,10 +115,9 @@ pub(crate) fn catch_up(
                 rowid: item.rowid,
             };
         }
-        let n = chunk.len() as u64;
-        done.items += n;
+        done.items += chunk.len() as u64;
         progress(done.items);
-        if n < CHUNK as u64 {
+        if !more {
             break;
         }
         if last_commit.elapsed() >= BUSY_COMMIT_INTERVAL {
@@ -153,6 +168,15 @@ impl ItemRow {
             output: r.get(7)?,
             provider: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
         })
+    }
+
+    /// Bytes of text held.
+    fn text_bytes(&self) -> usize {
+        [&self.text, &self.command, &self.output]
+            .into_iter()
+            .flatten()
+            .map(String::len)
+            .sum()
     }
 
     fn indexed(&self) -> IndexedItem<'_> {
@@ -279,7 +303,7 @@ fn catch_up_recorded(
     progress: &Progress,
 ) -> Result<CatchUp> {
     let before = progress.applied.load(Ordering::Relaxed);
-    let done = catch_up(conn, updater, |n| {
+    let done = catch_up(conn, updater, CHUNK_BYTES, |n| {
         progress.applied.store(before + n, Ordering::Relaxed)
     })?;
     progress
@@ -332,5 +356,59 @@ fn run(conn: Connection, mut updater: IndexUpdater, wake: Receiver<Revision>, pr
             }
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tinyvex_model::{FileBatch, FileCursor, ItemKind, ItemPatch, ParsedEvent, ProviderKind};
+
+    use super::*;
+    use crate::Store;
+
+    #[test]
+    fn a_catch_up_reads_at_most_its_byte_budget_per_query_and_misses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        // Hold the index: the writer's indexer leaves it to us.
+        let index = store.read().unwrap().search_index().unwrap();
+        let mut updater = index.writer(1, 15 << 20).unwrap().unwrap();
+        let writer = store.start_writer().unwrap();
+        let events = (0..10)
+            .map(|i| {
+                ParsedEvent::Item(ItemPatch::text(
+                    format!("u{i}"),
+                    i,
+                    ItemKind::User,
+                    Some(1),
+                    format!("word{i} {}", "x".repeat(600)),
+                ))
+            })
+            .collect();
+        writer
+            .submit(FileBatch {
+                provider: ProviderKind::Codex,
+                path: "/a".into(),
+                session_id: Some("a".into()),
+                events,
+                cursor: FileCursor::default(),
+                bytes_read: 10,
+                line_errors: Vec::new(),
+                file_error: None,
+                reset: false,
+                gone: false,
+                raw: None,
+            })
+            .unwrap();
+        writer.shutdown().unwrap();
+        let conn = Connection::open(store.path()).unwrap();
+        let mut chunks = 0;
+        let done = catch_up(&conn, &mut updater, 1_000, |_| chunks += 1).unwrap();
+        assert_eq!(done.items, 10);
+        assert_eq!(
+            chunks, 6,
+            "two items of about 600 bytes per chunk, then an empty one"
+        );
+        assert_eq!(index.view().num_docs(), 10);
     }
 }
