@@ -6,7 +6,8 @@ use tinyvex_model::{
 
 use crate::{Error, Store};
 
-fn batch(path: &str, session: &str, events: Vec<ParsedEvent>) -> FileBatch {
+/// A batch of Codex events for `path` (shared with other unit tests).
+pub(crate) fn batch(path: &str, session: &str, events: Vec<ParsedEvent>) -> FileBatch {
     FileBatch {
         provider: ProviderKind::Codex,
         path: path.into(),

@@ -361,9 +361,10 @@ fn run(conn: Connection, mut updater: IndexUpdater, wake: Receiver<Revision>, pr
 
 #[cfg(test)]
 mod tests {
-    use tinyvex_model::{FileBatch, FileCursor, ItemKind, ItemPatch, ParsedEvent, ProviderKind};
+    use tinyvex_model::{ItemKind, ItemPatch, ParsedEvent};
 
     use super::*;
+    use crate::writer::tests::batch;
     use crate::Store;
 
     #[test]
@@ -385,21 +386,7 @@ mod tests {
                 ))
             })
             .collect();
-        writer
-            .submit(FileBatch {
-                provider: ProviderKind::Codex,
-                path: "/a".into(),
-                session_id: Some("a".into()),
-                events,
-                cursor: FileCursor::default(),
-                bytes_read: 10,
-                line_errors: Vec::new(),
-                file_error: None,
-                reset: false,
-                gone: false,
-                raw: None,
-            })
-            .unwrap();
+        writer.submit(batch("/a", "a", events)).unwrap();
         writer.shutdown().unwrap();
         let conn = Connection::open(store.path()).unwrap();
         let mut chunks = 0;
