@@ -150,8 +150,7 @@ pub(crate) fn commit_control(
     let next_rev = base + 1;
     let changed = write.apply(&tx, next_rev)?;
     if changed {
-        tx.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'revision'")?
-            .execute([next_rev])?;
+        set_stored_revision(&tx, next_rev)?;
     }
     tx.commit()?;
     Ok((if changed { next_rev } else { base }, changed))
@@ -162,6 +161,13 @@ pub(crate) fn stored_revision(conn: &Connection) -> Result<i64> {
     Ok(conn
         .prepare_cached("SELECT value FROM meta WHERE key = 'revision'")?
         .query_row([], |r| r.get(0))?)
+}
+
+/// Record `revision` as the last commit's (inside the caller's transaction).
+pub(crate) fn set_stored_revision(conn: &Connection, revision: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'revision'")?
+        .execute([revision])?;
+    Ok(())
 }
 
 /// Clamp a revision to SQLite's integer range.

@@ -119,11 +119,9 @@ fn clamp_limit(n: usize) -> i64 {
 impl Reader {
     /// The revision of the last commit.
     pub fn revision(&self) -> Result<Revision> {
-        let rev: i64 = self
-            .connection()
-            .prepare_cached("SELECT value FROM meta WHERE key = 'revision'")?
-            .query_row([], |r| r.get(0))?;
-        Ok(Revision(rev as u64))
+        Ok(Revision(
+            crate::control::stored_revision(self.connection())? as u64,
+        ))
     }
 
     /// A page of threads, newest first (`updated_at DESC, id DESC`, unknown
@@ -177,16 +175,13 @@ impl Reader {
     /// match is [`Error::AmbiguousThread`].
     pub fn thread(&self, id_or_prefix: &str) -> Result<Option<ThreadRow>> {
         let conn = self.connection();
-        let mut by_id = conn.prepare_cached(&format!(
-            "SELECT {THREAD_COLUMNS} FROM threads t WHERE t.id = ?1"
-        ))?;
         if let Some(target) = self.alias(id_or_prefix)? {
-            let aliased = by_id.query_row([target], thread_row).optional()?;
+            let aliased = self.thread_by_id(&target)?;
             if aliased.is_some() {
                 return Ok(aliased);
             }
         }
-        let exact = by_id.query_row([id_or_prefix], thread_row).optional()?;
+        let exact = self.thread_by_id(id_or_prefix)?;
         if exact.is_some() {
             return Ok(exact);
         }

@@ -20,7 +20,7 @@ use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 use tinyvex_model::{now_ms, FileBatch, Revision};
 
 use crate::apply::{ThreadCache, Tx};
-use crate::control::{commit_control, stored_revision};
+use crate::control::{commit_control, set_stored_revision, stored_revision};
 use crate::search::indexer::Indexer;
 use crate::{ControlWrite, Error, Result, StoreOptions};
 
@@ -471,8 +471,7 @@ impl Writer {
         st.prune_raw(self.raw_bytes + st.raw_delta, self.raw_limit)?;
         let (changed, raw_delta) = (st.changed, st.raw_delta);
         if changed {
-            tx.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'revision'")?
-                .execute([next_rev])?;
+            set_stored_revision(&tx, next_rev)?;
         }
         if raw_delta != 0 {
             tx.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'raw_bytes'")?
