@@ -222,13 +222,20 @@ test("status page: figures per provider, provider switch, two-way, rescan and ba
   const codexRow = page.locator("tr[data-provider=codex]");
   await codexRow.waitFor({ timeout: WAIT });
   assert.ok(Number((await codexRow.locator("td.num").nth(1).textContent()).replace(/,/g, "")) >= 4, "codex threads counted");
+  // A checkbox shows the click at once: the server's status says whether
+  // the control took effect.
+  const serverStatus = () => page.evaluate(() => window.tinyvex.rpc.call("status"));
+  const geminiOnServer = async () => (await serverStatus()).providers.find((p) => p.provider === "gemini").watch.enabled;
+  const twoWayOnServer = async () => (await serverStatus()).settings.two_way;
   const gemini = page.locator("tr[data-provider=gemini] input[type=checkbox]");
   await gemini.uncheck();
-  await waitFor(async () => !(await page.locator("tr[data-provider=gemini] input[type=checkbox]").isChecked()), WAIT, "gemini disabled");
-  await page.locator("tr[data-provider=gemini] input[type=checkbox]").check();
-  await waitFor(async () => page.locator("tr[data-provider=gemini] input[type=checkbox]").isChecked(), WAIT, "gemini enabled again");
+  await waitFor(async () => (await geminiOnServer()) === false, WAIT, "gemini disabled on the server");
+  assert.equal(await gemini.isChecked(), false);
+  await gemini.check();
+  await waitFor(async () => (await geminiOnServer()) === true, WAIT, "gemini enabled again on the server");
+  assert.equal(await gemini.isChecked(), true);
   await page.getByLabel("Two-way").check();
-  await waitFor(async () => page.getByLabel("Two-way").isChecked(), WAIT, "two-way on");
+  await waitFor(async () => (await twoWayOnServer()) === "true", WAIT, "two-way on on the server");
   await page.getByRole("button", { name: "Rescan now" }).click();
   await page.locator(".job[data-kind=rescan]").waitFor({ timeout: WAIT });
   await page.getByRole("button", { name: "Backfill all" }).click();
@@ -236,7 +243,8 @@ test("status page: figures per provider, provider switch, two-way, rescan and ba
   await job.waitFor({ timeout: WAIT });
   assert.equal(await job.locator("progress").getAttribute("value"), "1");
   await page.getByLabel("Two-way").uncheck();
-  await waitFor(async () => !(await page.getByLabel("Two-way").isChecked()), WAIT, "two-way off");
+  await waitFor(async () => (await twoWayOnServer()) === "false", WAIT, "two-way off on the server");
+  assert.equal(await page.getByLabel("Two-way").isChecked(), false);
   await screenshot(page, "07-status");
 });
 
