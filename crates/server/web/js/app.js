@@ -21,7 +21,7 @@ let rpc = null;
 let store = null;
 let view = null;
 
-// Tests and curious people: window.tinyvex.rpc.stats, .view.list.domRows.
+// Tests and curious people: window.tinyvex.rpc.stats, .view.list.
 window.tinyvex = { get rpc() { return rpc; }, get view() { return view; }, get store() { return store; } };
 
 const STATE_TEXT = {

@@ -18,7 +18,7 @@ export function takeTokenFromFragment() {
   const rest = m[2] ? "#" + m[2] : "#/";
   history.replaceState(null, "", location.pathname + location.search + rest);
   const token = decodeURIComponent(m[1]).trim();
-  return TOKEN_CHARS.test(token) ? token : null;
+  return looksLikeToken(token) ? token : null;
 }
 
 export function storedToken() {

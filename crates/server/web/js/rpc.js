@@ -44,6 +44,7 @@ export class RpcClient extends EventTarget {
     clearTimeout(this.timer);
     if (this.ws) { this.ws.onclose = null; this.ws.close(1000, "bye"); this.ws = null; }
     this.failAll(new Error("stopped"));
+    this.failWaiting(new Error("stopped"));
   }
 
   setState(state, extra = {}) {
@@ -92,6 +93,7 @@ export class RpcClient extends EventTarget {
     if (this.state === "stopped") return;
     if (refused) {
       this.setState("signed-out");
+      this.failWaiting(new Error("signed-out"));
       this.dispatchEvent(new CustomEvent("authfailed"));
     } else {
       this.scheduleReconnect();
@@ -110,6 +112,12 @@ export class RpcClient extends EventTarget {
   failAll(error) {
     for (const { reject } of this.pending.values()) reject(error);
     this.pending.clear();
+  }
+
+  /** Reject the calls queued for a connection that will not come. */
+  failWaiting(error) {
+    for (const { reject } of this.waiting) reject(error);
+    this.waiting = [];
   }
 
   /** Call a method; waits for the connection when there is none. */

@@ -219,9 +219,4 @@ export class VirtualList {
     this.atEnd = true;
     this.paint();
   }
-
-  /** How many row elements are in the DOM (tests check virtualization). */
-  get domRows() {
-    return this.mounted.size;
-  }
 }

@@ -11,6 +11,8 @@ import { renderItem, estimateItem } from "./item.js";
 
 const TAIL = 200;
 const PAGE = 300;
+// A gap whose page failed to load is asked again after this long.
+const GAP_RETRY_MS = 2000;
 
 export function mountThread(root, { rpc, threadId, focusItem, focusSeq }) {
   const win = new ItemWindow();
@@ -69,11 +71,17 @@ export function mountThread(root, { rpc, threadId, focusItem, focusSeq }) {
         win.applyAfter(from, r.items, PAGE);
       }
       if (!closed) refresh();
-    } catch (e) {
-      if (!closed) showNotice(`Could not load items: ${e.message}`);
-    } finally {
       loading.delete(row.key);
       list.invalidate(row.key);
+    } catch (e) {
+      if (closed) return;
+      showNotice(`Could not load items: ${e.message}`);
+      // Rendering the gap loads it again: not before a pause, or a server
+      // error would be asked again every frame.
+      setTimeout(() => {
+        loading.delete(row.key);
+        if (!closed) list.invalidate(row.key);
+      }, GAP_RETRY_MS);
     }
   }
 

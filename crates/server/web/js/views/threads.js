@@ -27,7 +27,7 @@ export function mountThreads(root, { store }) {
 
   const list = new VirtualList(scroller, {
     key: (r) => r.key,
-    estimate: (r) => (r.type === "group" ? 40 : 52),
+    estimate: (r) => (r.type === "group" ? 40 : 44),  // .thread-row is 44px high
     render: (r) => (r.type === "group" ? renderGroup(r) : renderThread(r.thread)),
   });
 
