@@ -47,7 +47,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tinyvex_store::{Store, WriterClient};
+use tinyvex_store::{Reader, Store, WriterClient};
 
 mod lock;
 mod schedule;
@@ -55,6 +55,11 @@ mod worker;
 
 /// The persisted setting that turns mirroring on (`"true"`) or off.
 pub const TWO_WAY_SETTING: &str = "two_way";
+
+/// Whether two-way is on ([`TWO_WAY_SETTING`] is `"true"`).
+pub fn enabled(reader: &Reader) -> Result<bool, tinyvex_store::Error> {
+    Ok(reader.setting(TWO_WAY_SETTING)?.as_deref() == Some("true"))
+}
 
 /// Name of the mirror's saved cursor (`tinyvex_store::Reader::cursor`).
 pub const CURSOR_CONSUMER: &str = "mirror";
@@ -155,12 +160,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
+impl Inner {
+    /// Tell the thread to stop and wait for it (once; later calls return).
+    fn stop(&self) {
         let _ = self.tx.send(Msg::Stop);
         if let Some(handle) = lock(&self.handle).take() {
-            let _ = handle.join();
+            if handle.join().is_err() {
+                tracing::error!("the mirror thread panicked");
+            }
         }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -218,12 +232,7 @@ impl MirrorClient {
 
     /// Save the cursor and stop the thread (waits for the write in hand).
     pub fn stop(&self) {
-        let _ = self.inner.tx.send(Msg::Stop);
-        if let Some(handle) = lock(&self.inner.handle).take() {
-            if handle.join().is_err() {
-                tracing::error!("the mirror thread panicked");
-            }
-        }
+        self.inner.stop();
     }
 }
 

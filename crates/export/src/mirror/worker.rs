@@ -12,7 +12,7 @@ use tinyvex_store::{ControlWrite, ItemQuery, Store, WriterClient};
 
 use super::lock::SessionLock;
 use super::schedule::Schedule;
-use super::{lock, mirror_dir, MirrorOptions, MirrorStats, Msg, CURSOR_CONSUMER, TWO_WAY_SETTING};
+use super::{lock, mirror_dir, MirrorOptions, MirrorStats, Msg, CURSOR_CONSUMER};
 use crate::{codex_model_provider, export, write_export, Error, ExportKind, ExportOptions, Target};
 
 /// Shortest time between two saves of the cursor while busy.
@@ -159,7 +159,7 @@ impl Worker {
     fn tick(&mut self) -> Result<(), tinyvex_store::Error> {
         self.last_check = Instant::now();
         let reader = self.store.read()?;
-        let on = reader.setting(TWO_WAY_SETTING)?.as_deref() == Some("true");
+        let on = super::enabled(&reader)?;
         if on && !self.enabled {
             self.read_to = reader.cursor(CURSOR_CONSUMER)?.unwrap_or(Revision(0));
             self.saved = Some(self.read_to);
@@ -220,19 +220,17 @@ impl Worker {
         let now = Instant::now();
         let took = now - started;
         match result {
-            Ok(Outcome::Written) => {
+            Ok(outcome @ (Outcome::Written | Outcome::Unchanged)) => {
                 self.schedule.written(thread, now, took);
                 self.current.insert(thread.to_string());
                 self.skipped.remove(thread);
                 let mut stats = lock(&self.stats);
-                stats.files_written += 1;
-                stats.last_write_at = Some(format_ms(now_ms()));
-            }
-            Ok(Outcome::Unchanged) => {
-                self.schedule.written(thread, now, took);
-                self.current.insert(thread.to_string());
-                self.skipped.remove(thread);
-                lock(&self.stats).unchanged += 1;
+                if matches!(outcome, Outcome::Written) {
+                    stats.files_written += 1;
+                    stats.last_write_at = Some(format_ms(now_ms()));
+                } else {
+                    stats.unchanged += 1;
+                }
             }
             Ok(Outcome::Skipped) => {
                 self.schedule.drop_thread(thread);

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::io::Write;
 
 use anyhow::Result;
-use tinyvex_export::mirror::TWO_WAY_SETTING;
 
 use crate::cli::{GlobalArgs, StatusArgs};
 use crate::printer;
@@ -42,7 +41,7 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> Result<ExitCode> {
             s.errors
         )?;
     }
-    let two_way = reader.setting(TWO_WAY_SETTING)?.as_deref() == Some("true");
+    let two_way = tinyvex_export::mirror::enabled(&reader)?;
     writeln!(
         out,
         "two-way: {} (`tinyvex two-way status` for the mirror)",

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use serde::Serialize;
-use tinyvex_export::mirror::{mirror_dir, CURSOR_CONSUMER, TWO_WAY_SETTING};
+use tinyvex_export::mirror::{self, mirror_dir, CURSOR_CONSUMER, TWO_WAY_SETTING};
 use tinyvex_store::ControlWrite;
 
 use crate::cli::{GlobalArgs, TwoWayAction, TwoWayArgs};
@@ -42,7 +42,7 @@ fn mirror_files(dir: &Path) -> usize {
 
 pub fn run(global: &GlobalArgs, args: TwoWayArgs) -> Result<ExitCode> {
     let store = super::open_store(global)?;
-    let was = store.read()?.setting(TWO_WAY_SETTING)?.as_deref() == Some("true");
+    let was = mirror::enabled(&store.read()?)?;
     let (enabled, changed) = match args.action {
         TwoWayAction::Status => (was, None),
         TwoWayAction::On | TwoWayAction::Off => {
