@@ -47,7 +47,6 @@ macro_rules! eqnice {
     }};
 }
 
-/// The workspace root (`crates/tinyvex` → `crates` → root).
 /// Copy the folder `src` to `dst`, recursively (files with their permissions).
 pub fn copy_dir(src: &Path, dst: &Path) {
     fs::create_dir_all(dst).unwrap();
@@ -62,6 +61,7 @@ pub fn copy_dir(src: &Path, dst: &Path) {
     }
 }
 
+/// The workspace root (`crates/tinyvex` → `crates` → root).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
