@@ -162,10 +162,10 @@ impl Renderer<'_> {
             .ids
             .get(Target::Claude, &c.item.id, c.item.call_id.as_deref());
         let (name, input) = match &c.shape {
-            _ if self.same_agent => (c.name.to_string(), input_of(c.input)),
+            _ if self.same_agent => (c.name.to_string(), c.input_object()),
             Shape::Shell(cmd) => ("Bash".to_string(), json!({ "command": cmd })),
             Shape::Plan(plan) => ("TodoWrite".to_string(), todos(plan)),
-            Shape::Other => (tool_name(c.name), input_of(c.input)),
+            Shape::Other => (tool_name(c.name), c.input_object()),
         };
         if name != c.name && matches!(c.shape, Shape::Other) {
             notes.add(
@@ -201,15 +201,6 @@ impl Renderer<'_> {
         let out_ts = c.ended.unwrap_or(ts);
         self.clock.at(Some(out_ts));
         self.user_line(uuid, out_ts, result, tool_use_line.as_deref());
-    }
-}
-
-/// A `tool_use` input: the stored JSON object, else `{"input": <text>}`.
-fn input_of(input: Option<&str>) -> Value {
-    match input.map(|i| (i, serde_json::from_str::<Value>(i))) {
-        Some((_, Ok(v @ Value::Object(_)))) => v,
-        Some((i, _)) => json!({ "input": i }),
-        None => json!({}),
     }
 }
 

@@ -196,10 +196,7 @@ impl Renderer<'_> {
             && c.name == "web_search"
             && c.item.tool_kind.as_deref() == Some("web_search")
         {
-            let action = c
-                .input
-                .and_then(|i| serde_json::from_str::<Value>(i).ok())
-                .unwrap_or(Value::Null);
+            let action = c.args.clone();
             self.push(
                 ts,
                 "response_item",
@@ -212,9 +209,7 @@ impl Renderer<'_> {
         let custom = self.same_agent
             && match c.item.tool_kind.as_deref() {
                 Some("custom") => true,
-                Some("patch") => c.input.is_some_and(|i| {
-                    !matches!(serde_json::from_str::<Value>(i), Ok(Value::Object(_)))
-                }),
+                Some("patch") => c.input.is_some() && !c.args.is_object(),
                 _ => false,
             };
         if custom {
@@ -248,7 +243,7 @@ impl Renderer<'_> {
                 json!({ "cmd": cmd }).to_string(),
             ),
             Shape::Plan(plan) => ("update_plan".to_string(), update_plan_args(plan)),
-            Shape::Other => (c.name.to_string(), arguments_of(c.input)),
+            Shape::Other => (c.name.to_string(), c.input_object_text()),
         };
         self.push(
             ts,
@@ -283,14 +278,4 @@ fn update_plan_args(plan: &Plan) -> String {
         args["explanation"] = json!(e);
     }
     args.to_string()
-}
-
-/// Function-call arguments from a stored input: JSON text as it is when it
-/// is an object, else wrapped as `{"input": …}` (Codex arguments are objects).
-fn arguments_of(input: Option<&str>) -> String {
-    match input.map(|i| (i, serde_json::from_str::<Value>(i))) {
-        Some((i, Ok(Value::Object(_)))) => i.to_string(),
-        Some((i, _)) => json!({ "input": i }).to_string(),
-        None => "{}".to_string(),
-    }
 }

@@ -2,7 +2,7 @@
 //! conversation (prompts, answers, reasoning, tool calls with their shape),
 //! plus the notes on what does not go anywhere.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use tinyvex_model::{parse_rfc3339_ms, TimestampMs};
 use tinyvex_store::ItemRow;
 
@@ -41,12 +41,36 @@ pub(crate) struct Call<'a> {
     pub shape: Shape,
     /// Input as stored (usually JSON text).
     pub input: Option<&'a str>,
+    /// The input parsed once for every renderer; `Null` when missing or
+    /// not JSON.
+    pub args: Value,
     /// Output as stored; `None` while (or when forever) in progress.
     pub output: Option<&'a str>,
     /// Failed or declined.
     pub failed: bool,
     pub ts: Option<TimestampMs>,
     pub ended: Option<TimestampMs>,
+}
+
+impl Call<'_> {
+    /// The input as a JSON object for a target's tool call: the input when
+    /// it is one, else its text wrapped as `{"input": ...}`, else `{}`.
+    pub(crate) fn input_object(&self) -> Value {
+        match (&self.args, self.input) {
+            (Value::Object(_), _) => self.args.clone(),
+            (_, Some(text)) => json!({ "input": text }),
+            (_, None) => json!({}),
+        }
+    }
+
+    /// [`Call::input_object`] as JSON text, an object input's own text as
+    /// stored (so an export keeps its bytes).
+    pub(crate) fn input_object_text(&self) -> String {
+        match (&self.args, self.input) {
+            (Value::Object(_), Some(text)) => text.to_string(),
+            _ => self.input_object().to_string(),
+        }
+    }
 }
 
 /// The kinds of tool call the targets map to their own tools.
@@ -181,6 +205,7 @@ fn call(item: &ItemRow, ts: Option<TimestampMs>) -> Call<'_> {
         name: item.name.as_deref().unwrap_or("tool"),
         shape,
         input,
+        args,
         output: item.output.as_deref(),
         failed: matches!(item.status.as_deref(), Some("failed" | "declined")),
         ts: ts_of(item.started_at.as_deref()).or(ts),
