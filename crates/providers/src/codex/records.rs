@@ -33,6 +33,27 @@ pub(crate) struct Tag<'a> {
     pub kind: Option<Cow<'a, str>>,
 }
 
+impl<'a> Tag<'a> {
+    /// The `type` of a payload object. Codex writes it as the first key of
+    /// compact JSON, and then it is read from the first bytes: parsing
+    /// `Tag` would scan the whole payload (a tool output can be megabytes)
+    /// only to skip every other key, and the payload is parsed again for
+    /// its content anyway. Any other shape goes through serde.
+    pub fn of(payload: &'a str) -> Option<Cow<'a, str>> {
+        if let Some(rest) = payload.strip_prefix(r#"{"type":""#) {
+            if let Some(end) = rest.find(['"', '\\']) {
+                let after = &rest.as_bytes()[end..];
+                if after.starts_with(b"\",") || after.starts_with(b"\"}") {
+                    return Some(Cow::Borrowed(&rest[..end]));
+                }
+            }
+        }
+        serde_json::from_str::<Tag<'a>>(payload)
+            .ok()
+            .and_then(|t| t.kind)
+    }
+}
+
 #[derive(Deserialize)]
 pub(crate) struct SessionMeta<'a> {
     #[serde(borrow)]
@@ -234,4 +255,47 @@ pub(crate) fn join_text(parts: &[ContentPart<'_>], sep: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What serde makes of the tag, which the fast path must agree with.
+    fn slow(payload: &str) -> Option<String> {
+        serde_json::from_str::<Tag<'_>>(payload)
+            .ok()
+            .and_then(|t| t.kind)
+            .map(Cow::into_owned)
+    }
+
+    #[test]
+    fn payload_tag_is_read_from_the_first_bytes_or_by_serde() {
+        for payload in [
+            r#"{"type":"function_call","name":"shell","arguments":"{}"}"#,
+            r#"{"type":"message"}"#,
+            r#"{"type":"","x":1}"#,
+            // Not the compact first-key shape: serde decides.
+            r#"{ "type": "message", "role": "user" }"#,
+            r#"{"role":"user","type":"message"}"#,
+            r#"{"type":"a\"b","x":1}"#,
+            r#"{"type":"caf\u00e9"}"#,
+            r#"{"type":5}"#,
+            r#"{"role":"user"}"#,
+            r#"{"type":"message"    }"#,
+            r#"{"type":"message"]"#,
+        ] {
+            assert_eq!(
+                Tag::of(payload).map(Cow::into_owned),
+                slow(payload),
+                "{payload}"
+            );
+        }
+        assert_eq!(Tag::of(r#"{"type":"reasoning","x":1}"#).as_deref(), Some("reasoning"));
+        assert!(matches!(
+            Tag::of(r#"{"type":"reasoning","x":1}"#),
+            Some(Cow::Borrowed(_))
+        ));
+        assert_eq!(Tag::of(r#"{"type":"caf\u00e9"}"#).as_deref(), Some("café"));
+    }
 }

@@ -116,9 +116,7 @@ impl RolloutParser {
         let ts = line.timestamp.as_deref().and_then(parse_rfc3339_ms);
         match (line.kind.as_deref(), line.payload) {
             (Some(kind), Some(payload)) => {
-                let tag = serde_json::from_str::<Tag<'_>>(payload.get())
-                    .ok()
-                    .and_then(|t| t.kind);
+                let tag = Tag::of(payload.get());
                 let tag = tag.as_deref();
                 match (kind, tag) {
                     ("session_meta", _) => self.session_meta(payload, false, out),
