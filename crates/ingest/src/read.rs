@@ -1,12 +1,15 @@
 //! Reading planned files: complete lines from a cursor on, or snapshot
 //! sources whole, cut into batches that carry their cursor to the writer.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Mutex;
 
-use tinyvex_model::{FileBatch, FileCursor, LineError, ParsedEvent, ProviderKind, RawChunk};
+use tinyvex_model::{
+    FileBatch, FileCursor, ItemPatch, LineError, ParsedEvent, ProviderKind, RawChunk,
+};
 use tinyvex_providers::{LineParser, Provider};
 
 use crate::lines::{Line, LineReader};
@@ -226,12 +229,13 @@ impl Ingestor<'_> {
                 Some(s) => (Some(s.session_id), s.events),
                 None => (None, Vec::new()),
             };
-            let (items, raw) = split_raw(events);
+            let Split {
+                events: items,
+                raw,
+                item_events,
+            } = split_raw(events);
             sum.lines += raw.as_ref().map_or(0, |r| u64::from(r.records));
-            sum.item_events += items
-                .iter()
-                .filter(|e| matches!(e, ParsedEvent::Item(_)))
-                .count() as u64;
+            sum.item_events += item_events;
             self.writer.submit(FileBatch {
                 provider: kind,
                 path: path.to_string(),
@@ -274,13 +278,14 @@ impl Ingestor<'_> {
         }
         .encode();
         let bytes = end - pending.batch_start;
-        let (items, raw) = split_raw(std::mem::take(&mut pending.events));
+        let Split {
+            events: items,
+            raw,
+            item_events,
+        } = split_raw(std::mem::take(&mut pending.events));
         sum.bytes_read += bytes;
         sum.errors += pending.errors.len() as u64;
-        sum.item_events += items
-            .iter()
-            .filter(|e| matches!(e, ParsedEvent::Item(_)))
-            .count() as u64;
+        sum.item_events += item_events;
         for e in &pending.errors {
             tracing::debug!(path = pending.path, offset = e.offset, "{}", e.message);
         }
@@ -304,18 +309,43 @@ impl Ingestor<'_> {
     }
 }
 
-/// Take the raw records out of `events` and compress them into one chunk.
-/// Done on the reading thread, so the single writer only stores a blob.
-fn split_raw(events: Vec<ParsedEvent>) -> (Vec<ParsedEvent>, Option<RawChunk>) {
+/// A batch's events made ready for the writer.
+struct Split {
+    /// Thread patches, then item patches, each item key once.
+    events: Vec<ParsedEvent>,
+    /// The raw records, compressed.
+    raw: Option<RawChunk>,
+    /// Item patches parsed (before folding).
+    item_events: u64,
+}
+
+/// Take the raw records out of `events` and compress them into one chunk,
+/// and fold item patches of equal key ([`ItemPatch::coalesce`]). Done on
+/// the reading thread, by value, so the single writer only stores a blob
+/// and copies no patch.
+fn split_raw(events: Vec<ParsedEvent>) -> Split {
+    let mut others = Vec::with_capacity(events.len());
     let mut items = Vec::with_capacity(events.len());
     let mut raws = Vec::new();
     for event in events {
         match event {
             ParsedEvent::Raw(r) => raws.push(r),
-            other => items.push(other),
+            ParsedEvent::Item(item) => items.push(Cow::Owned(item)),
+            other => others.push(other),
         }
     }
-    (items, tinyvex_store::raw::encode_raw(&raws))
+    let item_events = items.len() as u64;
+    // The store applies thread patches before items, so they may go first.
+    others.extend(
+        ItemPatch::coalesce(items)
+            .into_iter()
+            .map(|item| ParsedEvent::Item(item.into_owned())),
+    );
+    Split {
+        events: others,
+        raw: tinyvex_store::raw::encode_raw(&raws),
+        item_events,
+    }
 }
 
 /// What one file's read has gathered since its last batch.

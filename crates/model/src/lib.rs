@@ -11,6 +11,8 @@
 //! line, tool `call_id`, turn number), so ingesting the same bytes twice
 //! produces the same ids and therefore changes nothing.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -330,6 +332,32 @@ impl ItemPatch {
         }
     }
 
+    /// Item patches with equal keys folded together ([`ItemPatch::absorb`])
+    /// in first-seen order, so each item is written once per batch:
+    /// re-reading a file never replays intermediate states (a turn's usage
+    /// as it grew), which would stamp new revisions on rows that end up
+    /// unchanged. A borrowed patch is copied only when a later one folds
+    /// into it; owned ones are moved. Reading threads fold their own batch
+    /// by value, so the single writer, which folds again by reference
+    /// (other callers may not have), finds nothing left to copy: a tool
+    /// call and its output, often megabytes, meet in the same batch.
+    pub fn coalesce<'a>(
+        patches: impl IntoIterator<Item = Cow<'a, ItemPatch>>,
+    ) -> Vec<Cow<'a, ItemPatch>> {
+        let mut order: Vec<Cow<'a, ItemPatch>> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for patch in patches {
+            match index.get(patch.key.as_str()) {
+                Some(&i) => order[i].to_mut().absorb(patch.into_owned()),
+                None => {
+                    index.insert(patch.key.clone(), order.len());
+                    order.push(patch);
+                }
+            }
+        }
+        order
+    }
+
     /// A tool-call item.
     pub fn tool(key: String, seq: i64, ts: Option<TimestampMs>, tool: ToolPatch) -> Self {
         ItemPatch {
@@ -495,6 +523,56 @@ mod tests {
         assert_eq!(one_line_title("   \n ", 80), None);
         assert_eq!(one_line_title("abcdef", 3).as_deref(), Some("abc…"));
         assert_eq!(one_line_title("héllo wörld", 5).as_deref(), Some("héllo…"));
+    }
+
+    #[test]
+    fn coalesce_folds_equal_keys_in_first_seen_order_borrowed_or_owned() {
+        let call = ItemPatch::tool(
+            "c1".into(),
+            1,
+            Some(20),
+            ToolPatch {
+                name: Some("shell".into()),
+                command: Some("ls".into()),
+                ..ToolPatch::default()
+            },
+        );
+        let mut user = ItemPatch::tool("u1".into(), 0, Some(5), ToolPatch::default());
+        user.kind = ItemKind::User;
+        user.tool = None;
+        user.text = Some("hi".into());
+        let output = ItemPatch::tool(
+            "c1".into(),
+            3,
+            Some(30),
+            ToolPatch {
+                output: Some("file.rs".into()),
+                exit_code: Some(0),
+                ..ToolPatch::default()
+            },
+        );
+        let patches = [call.clone(), user.clone(), output.clone()];
+        let mut folded = call.clone();
+        folded.absorb(output.clone());
+        let expected = vec![folded, user];
+        let borrowed: Vec<ItemPatch> = ItemPatch::coalesce(patches.iter().map(Cow::Borrowed))
+            .into_iter()
+            .map(Cow::into_owned)
+            .collect();
+        let owned = ItemPatch::coalesce(patches.clone().into_iter().map(Cow::Owned));
+        assert!(owned.iter().all(|p| matches!(p, Cow::Owned(_))));
+        let owned: Vec<ItemPatch> = owned.into_iter().map(Cow::into_owned).collect();
+        assert_eq!(borrowed, expected);
+        assert_eq!(owned, expected);
+        // The call's time and seq stay; the output's fields are added.
+        assert_eq!(owned[0].ts, Some(20));
+        assert_eq!(owned[0].seq, 1);
+        let tool = owned[0].tool.as_ref().unwrap();
+        assert_eq!(tool.command.as_deref(), Some("ls"));
+        assert_eq!(tool.output.as_deref(), Some("file.rs"));
+        // A patch met once is not copied.
+        let single = ItemPatch::coalesce(patches[1..2].iter().map(Cow::Borrowed));
+        assert!(matches!(single[0], Cow::Borrowed(_)));
     }
 
     #[test]

@@ -541,25 +541,10 @@ impl Tx<'_> {
     }
 }
 
-/// The batch's item patches with those of equal key folded together in
-/// first-seen order, so each item is written once per batch: re-reading a
-/// file never replays intermediate states (a turn's usage as it grew),
-/// which would stamp new revisions on rows that end up unchanged.
+/// The batch's item patches, each key once ([`ItemPatch::coalesce`]).
 fn coalesce_items(events: &[ParsedEvent]) -> Vec<Cow<'_, ItemPatch>> {
-    let mut order: Vec<Cow<'_, ItemPatch>> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    for event in events {
-        let ParsedEvent::Item(item) = event else {
-            continue;
-        };
-        match index.get(item.key.as_str()) {
-            // Copies only happen for repeated keys; the common case borrows.
-            Some(&i) => order[i].to_mut().absorb(item.clone()),
-            None => {
-                index.insert(&item.key, order.len());
-                order.push(Cow::Borrowed(item));
-            }
-        }
-    }
-    order
+    ItemPatch::coalesce(events.iter().filter_map(|e| match e {
+        ParsedEvent::Item(item) => Some(Cow::Borrowed(item)),
+        _ => None,
+    }))
 }
