@@ -291,7 +291,10 @@ mod tests {
                 "{payload}"
             );
         }
-        assert_eq!(Tag::of(r#"{"type":"reasoning","x":1}"#).as_deref(), Some("reasoning"));
+        assert_eq!(
+            Tag::of(r#"{"type":"reasoning","x":1}"#).as_deref(),
+            Some("reasoning")
+        );
         assert!(matches!(
             Tag::of(r#"{"type":"reasoning","x":1}"#),
             Some(Cow::Borrowed(_))
