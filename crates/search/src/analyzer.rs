@@ -115,24 +115,36 @@ impl Tokenizer for WordTokenizer {
 
 impl WordStream<'_> {
     /// The next run of word characters at or after `self.at`, and whether
-    /// it is all ASCII; `None` at the end of the text.
+    /// it is all ASCII; `None` at the end of the text. ASCII bytes are
+    /// skipped in tight loops over the byte table; only a non-ASCII byte
+    /// stops them to look at its character.
     fn next_word(&mut self) -> Option<(usize, usize, bool)> {
-        let len = self.text.len();
+        let bytes = self.text.as_bytes();
+        let len = bytes.len();
         let mut at = self.at;
-        while at < len {
+        loop {
+            while at < len && BYTE_CLASSES[bytes[at] as usize] == ByteClass::Separator {
+                at += 1;
+            }
+            if at >= len {
+                self.at = len;
+                return None;
+            }
             let (word, n) = word_char_at(self.text, at);
             if word {
                 break;
             }
             at += n;
         }
-        if at >= len {
-            self.at = len;
-            return None;
-        }
         let from = at;
         let mut ascii = true;
-        while at < len {
+        loop {
+            while at < len && BYTE_CLASSES[bytes[at] as usize] == ByteClass::Word {
+                at += 1;
+            }
+            if at >= len {
+                break;
+            }
             let (word, n) = word_char_at(self.text, at);
             if !word {
                 break;
