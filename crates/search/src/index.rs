@@ -263,6 +263,51 @@ impl SearchIndex {
     }
 }
 
+/// An item as the index will hold it, built by [`IndexUpdater::prepare`]
+/// from borrowed text: a caller reading items from SQLite can build it
+/// straight from the row, without owning a copy of the text first.
+pub struct PreparedItem {
+    rowid: i64,
+    /// `None` when the item has no text (only its old version goes).
+    doc: Option<TantivyDocument>,
+}
+
+impl PreparedItem {
+    /// The item's rowid in the store.
+    pub fn rowid(&self) -> i64 {
+        self.rowid
+    }
+}
+
+impl SearchIndex {
+    /// The document of `item` (its text copied in).
+    fn prepare(&self, item: &IndexedItem<'_>) -> PreparedItem {
+        if !item.has_text() {
+            return PreparedItem {
+                rowid: item.rowid,
+                doc: None,
+            };
+        }
+        let f = self.inner.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_i64(f.rowid, item.rowid);
+        doc.add_i64(f.thread, item.thread);
+        doc.add_text(f.provider, item.provider);
+        doc.add_text(f.kind, item.kind);
+        if let Some(ts) = item.ts {
+            doc.add_i64(f.ts, ts);
+        }
+        doc.add_u64(f.revision, item.revision);
+        for v in [item.text, item.command, item.output].into_iter().flatten() {
+            doc.add_text(f.body, v);
+        }
+        PreparedItem {
+            rowid: item.rowid,
+            doc: Some(doc),
+        }
+    }
+}
+
 /// Holds the writer lock and applies item changes; see
 /// [`SearchIndex::writer`].
 pub struct IndexUpdater {
@@ -284,9 +329,22 @@ impl IndexUpdater {
         self.pending
     }
 
+    /// The document of `item` (its text copied in), for
+    /// [`IndexUpdater::upsert_prepared`].
+    pub fn prepare(&self, item: &IndexedItem<'_>) -> PreparedItem {
+        self.index.prepare(item)
+    }
+
     /// Put the current version of an item in the index, replacing any
     /// older one (so applying a change twice is harmless).
     pub fn upsert(&mut self, item: &IndexedItem<'_>) -> Result<()> {
+        let prepared = self.index.prepare(item);
+        self.upsert_prepared(prepared)
+    }
+
+    /// [`IndexUpdater::upsert`] of an item made ready by
+    /// [`IndexUpdater::prepare`].
+    pub fn upsert_prepared(&mut self, item: PreparedItem) -> Result<()> {
         let f = self.index.inner.fields;
         match self.max_rowid {
             Some(max) if item.rowid > max => self.max_rowid = Some(item.rowid),
@@ -296,22 +354,9 @@ impl IndexUpdater {
             }
         }
         self.pending += 1;
-        if !item.has_text() {
-            return Ok(());
+        if let Some(doc) = item.doc {
+            self.writer.add_document(doc)?;
         }
-        let mut doc = TantivyDocument::default();
-        doc.add_i64(f.rowid, item.rowid);
-        doc.add_i64(f.thread, item.thread);
-        doc.add_text(f.provider, item.provider);
-        doc.add_text(f.kind, item.kind);
-        if let Some(ts) = item.ts {
-            doc.add_i64(f.ts, ts);
-        }
-        doc.add_u64(f.revision, item.revision);
-        for v in [item.text, item.command, item.output].into_iter().flatten() {
-            doc.add_text(f.body, v);
-        }
-        self.writer.add_document(doc)?;
         Ok(())
     }
 

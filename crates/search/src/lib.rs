@@ -22,7 +22,7 @@ pub mod matcher;
 pub mod query;
 
 pub use execute::{Candidate, Filters};
-pub use index::{Cursor, IndexUpdater, IndexedItem, SearchIndex, View};
+pub use index::{Cursor, IndexUpdater, IndexedItem, PreparedItem, SearchIndex, View};
 pub use matcher::{Match, Matcher};
 pub use query::{Clause, QueryError, SearchKind, SearchQuery, MAX_HITS};
 

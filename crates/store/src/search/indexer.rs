@@ -89,7 +89,8 @@ pub(crate) fn catch_up(
         // the query. Indexing while reading kept a reader open nearly all
         // the time, and SQLite cannot restart a WAL while a reader uses it:
         // during a bulk ingest the WAL grew to the size of the store (3.5 GB
-        // for 1M items) and the last checkpoint took seconds.
+        // for 1M items) and the last checkpoint took seconds. The copy is
+        // the index's document itself, built from the row's text in place.
         chunk.clear();
         let mut bytes = 0;
         let mut rows = stmt.query(params![cursor.revision as i64, cursor.rowid, CHUNK])?;
@@ -97,7 +98,12 @@ pub(crate) fn catch_up(
         while let Some(r) = rows.next()? {
             let row = ItemRow::read(r)?;
             bytes += row.text_bytes();
-            chunk.push(row);
+            let item = row.indexed();
+            let at = Cursor {
+                revision: item.revision,
+                rowid: item.rowid,
+            };
+            chunk.push((at, updater.prepare(&item)));
             // Huge tool outputs: stop early rather than hold gigabytes;
             // the next query goes on after the last row read.
             if bytes >= chunk_bytes {
@@ -107,15 +113,11 @@ pub(crate) fn catch_up(
         }
         drop(rows);
         more |= chunk.len() as i64 == CHUNK;
-        for row in &chunk {
-            let item = row.indexed();
-            updater.upsert(&item)?;
-            cursor = Cursor {
-                revision: item.revision,
-                rowid: item.rowid,
-            };
+        for (at, item) in chunk.drain(..) {
+            updater.upsert_prepared(item)?;
+            cursor = at;
+            done.items += 1;
         }
-        done.items += chunk.len() as u64;
         progress(done.items);
         if !more {
             break;
@@ -141,55 +143,60 @@ pub(crate) fn catch_up(
     Ok(done)
 }
 
-/// One item as read for the index (owned: see [`catch_up`]).
-struct ItemRow {
+/// One row of the query in [`catch_up`], its text borrowed from SQLite.
+struct ItemRow<'r> {
     rowid: i64,
     thread: i64,
-    provider: String,
-    kind: String,
+    provider: &'r str,
+    kind: &'r str,
     ts: Option<i64>,
     revision: u64,
-    text: Option<String>,
-    command: Option<String>,
-    output: Option<String>,
+    text: Option<&'r str>,
+    command: Option<&'r str>,
+    output: Option<&'r str>,
 }
 
-impl ItemRow {
-    /// From a row of the query in [`catch_up`].
-    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<ItemRow> {
+impl<'r> ItemRow<'r> {
+    fn read(r: &'r rusqlite::Row<'_>) -> rusqlite::Result<ItemRow<'r>> {
+        let text = |i: usize| -> rusqlite::Result<Option<&'r str>> {
+            let value = r.get_ref(i)?;
+            value.as_str_or_null().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(i, value.data_type(), Box::new(e))
+            })
+        };
         Ok(ItemRow {
             rowid: r.get(0)?,
             thread: r.get(1)?,
-            kind: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            kind: text(2)?.unwrap_or_default(),
             ts: r.get(3)?,
             revision: r.get::<_, i64>(4)? as u64,
-            text: r.get(5)?,
-            command: r.get(6)?,
-            output: r.get(7)?,
-            provider: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+            text: text(5)?,
+            command: text(6)?,
+            output: text(7)?,
+            provider: text(8)?.unwrap_or_default(),
         })
     }
 
     /// Bytes of text held.
     fn text_bytes(&self) -> usize {
-        [&self.text, &self.command, &self.output]
+        [self.text, self.command, self.output]
             .into_iter()
             .flatten()
-            .map(String::len)
+            .map(str::len)
             .sum()
     }
 
-    fn indexed(&self) -> IndexedItem<'_> {
+    fn indexed(&self) -> IndexedItem<'r> {
         IndexedItem {
             rowid: self.rowid,
             thread: self.thread,
-            provider: &self.provider,
-            kind: &self.kind,
+            provider: self.provider,
+            kind: self.kind,
             ts: self.ts,
             revision: self.revision,
-            text: self.text.as_deref(),
-            command: self.command.as_deref(),
-            output: self.output.as_deref(),
+            text: self.text,
+            command: self.command,
+            output: self.output,
         }
     }
 }
