@@ -1,8 +1,9 @@
 //! `tinyvex-bench search`: what full-text search costs and how fast it answers.
 //!
 //! 1. Index cost on ingest: `tinyvex ingest` of the same corpus into a fresh store with the
-//!    binary under test and (optionally) a baseline built before search existed, alternating,
-//!    `--ingest-runs` each; throughput, store size and the FTS index's share (`dbstat`).
+//!    binary under test and (optionally) a baseline, alternating, `--ingest-runs` each;
+//!    throughput, store size and the index's size. The baseline is the binary under test run
+//!    with `--no-search-index` (`--baseline-no-index`), or a build from before search existed.
 //! 2. Query latency: `tinyvex serve` on the last store (empty HOME: no ingest work), the round
 //!    trip of the `search` method over one warm WebSocket for a query set drawn from the
 //!    store ([`crate::search_queries`]); and the whole `tinyvex search --json` process.
@@ -44,8 +45,12 @@ pub struct SearchOptions {
     #[arg(long, value_name = "PATH")]
     pub tinyvex: PathBuf,
     /// A tinyvex built from before search landed, for the ingest comparison
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "baseline_no_index")]
     pub baseline_tinyvex: Option<PathBuf>,
+    /// Compare the ingest with the binary under test run with `--no-search-index`: the
+    /// same code, nothing indexed (what the ingest target means by "without search")
+    #[arg(long)]
+    pub baseline_no_index: bool,
     /// A Codex corpus (a CODEX_HOME with sessions/, from `tinyvex-bench gen`)
     #[arg(long, value_name = "DIR")]
     pub corpus: PathBuf,
@@ -118,6 +123,16 @@ fn steal_s() -> Option<f64> {
     Some(ticks as f64 / 100.0)
 }
 
+/// The baseline of the ingest comparison: a binary and the arguments its
+/// `ingest` gets after `--json`.
+fn baseline(o: &SearchOptions) -> Option<(PathBuf, &'static [&'static str])> {
+    if o.baseline_no_index {
+        Some((o.tinyvex.clone(), &["--no-search-index"]))
+    } else {
+        o.baseline_tinyvex.clone().map(|b| (b, &[][..]))
+    }
+}
+
 /// Runs `tinyvex --db DB args…` with HOME=home and CODEX_HOME=codex_home.
 fn tinyvex(
     bin: &Path,
@@ -147,6 +162,7 @@ fn tinyvex(
 /// One full ingest into a fresh store under `dir`; returns its figures and the store path.
 fn ingest_once(
     bin: &Path,
+    extra: &[&str],
     label: &str,
     corpus: &Path,
     corpus_bytes: u64,
@@ -157,7 +173,9 @@ fn ingest_once(
     let db = dir.join("data.sqlite3");
     let load = load_average();
     let steal_before = steal_s();
-    let m = tinyvex(bin, &db, &home, corpus, &["ingest", "--json"], dir)?;
+    let mut args = vec!["ingest", "--json"];
+    args.extend_from_slice(extra);
+    let m = tinyvex(bin, &db, &home, corpus, &args, dir)?;
     let steal = steal_s()
         .zip(steal_before)
         .map(|(after, before)| after - before);
@@ -201,14 +219,14 @@ fn ingest_once(
 /// under test (kept for the next phases; the directory holding it is returned too).
 fn ingest_phase(o: &SearchOptions, corpus_bytes: u64, work: &Path) -> Result<(Value, PathBuf)> {
     let mut bins = Vec::new();
-    if let Some(b) = &o.baseline_tinyvex {
-        bins.push(("baseline", b.clone()));
+    if let Some((b, extra)) = baseline(o) {
+        bins.push(("baseline", b, extra));
     }
-    bins.push(("search", o.tinyvex.clone()));
+    bins.push(("search", o.tinyvex.clone(), &[][..]));
     let mut runs = Vec::new();
     let mut last_store = None;
     for r in 0..o.ingest_runs.max(1) {
-        for (label, bin) in &bins {
+        for (label, bin, extra) in &bins {
             log(&format!(
                 "ingest {}/{} with {label}…",
                 r + 1,
@@ -216,7 +234,7 @@ fn ingest_phase(o: &SearchOptions, corpus_bytes: u64, work: &Path) -> Result<(Va
             ));
             let dir = work.join(format!("ingest-{label}-{r}"));
             std::fs::create_dir_all(&dir)?;
-            let (v, db) = ingest_once(bin, label, &o.corpus, corpus_bytes, &dir)?;
+            let (v, db) = ingest_once(bin, extra, label, &o.corpus, corpus_bytes, &dir)?;
             log(&format!(
                 "  {:.1} s, {:.1} MB/s, {} items",
                 v["wall_s"].as_f64().unwrap_or(0.0),
@@ -249,7 +267,7 @@ fn ingest_phase(o: &SearchOptions, corpus_bytes: u64, work: &Path) -> Result<(Va
                "fts_bytes": med(label, "fts_bytes")})
     };
     let search = summary("search");
-    let baseline = o.baseline_tinyvex.as_ref().map(|_| summary("baseline"));
+    let baseline = baseline(o).map(|_| summary("baseline"));
     let ratio = baseline.as_ref().map(|b| {
         search["mb_per_s_median"].as_f64().unwrap_or(f64::NAN)
             / b["mb_per_s_median"].as_f64().unwrap_or(f64::NAN)
@@ -430,7 +448,7 @@ pub fn run(o: SearchOptions) -> Result<bool> {
                   "live_samples": o.live_samples, "live_warmup": LIVE_WARMUP,
                   "interval_ms": o.interval_ms, "seed": o.seed},
         "tinyvex": {"path": o.tinyvex, "version": version(&o.tinyvex)},
-        "baseline": o.baseline_tinyvex.as_ref().map(|b| json!({"path": b, "version": version(b)})),
+        "baseline": baseline(&o).map(|(b, extra)| json!({"path": b, "version": version(&b), "ingest_args": extra})),
         "machine": crate::report::machine_info(),
         "corpus": {"dir": o.corpus, "files": files, "bytes": corpus_bytes},
         "store": {"path": store, "items": vocab.items, "terms_3_to_20_letters": vocab.docs.len(),

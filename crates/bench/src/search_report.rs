@@ -128,7 +128,10 @@ pub fn table(r: &Value) -> (String, bool) {
                 }
             }
             None => {
-                let _ = writeln!(s, "  (no --baseline-tinyvex: no comparison)");
+                let _ = writeln!(
+                    s,
+                    "  (no --baseline-tinyvex or --baseline-no-index: no comparison)"
+                );
             }
         }
     }
@@ -257,6 +260,13 @@ pub fn save(dir: &Path, results: &Value, summary: &str, argv: &[String]) -> Resu
     binary_line(&mut md, "tinyvex", &results["tinyvex"]);
     if !results["baseline"].is_null() {
         binary_line(&mut md, "baseline", &results["baseline"]);
+        if let Some(args) = results["baseline"]["ingest_args"]
+            .as_array()
+            .filter(|a| !a.is_empty())
+        {
+            let args: Vec<&str> = args.iter().filter_map(Value::as_str).collect();
+            let _ = writeln!(md, "  (its ingests ran with `{}`)", args.join(" "));
+        }
     }
     source_line(&mut md, m);
     md.push('\n');

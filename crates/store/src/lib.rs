@@ -158,6 +158,12 @@ pub struct StoreOptions {
     /// Bytes of source data (`FileBatch::bytes_read`) that may wait in the
     /// writer's queue before [`WriterClient::submit`] blocks (backpressure).
     pub queue_bytes: u64,
+    /// Whether the writer keeps the search index current. Off, nothing
+    /// indexes while items are stored; a search reads every item past the
+    /// index's cursor, and [`Store::catch_up_search`] (what `tinyvex
+    /// search` runs first) brings the index up to date. For measuring
+    /// what indexing costs an ingest, and for machines that never search.
+    pub search_index: bool,
 }
 
 impl Default for StoreOptions {
@@ -167,6 +173,7 @@ impl Default for StoreOptions {
             read_pool_size: 4,
             max_batches_per_commit: 512,
             queue_bytes: 8 << 20,
+            search_index: true,
         }
     }
 }
@@ -238,8 +245,10 @@ impl Store {
             .take()
             .ok_or(Error::WriterAlreadyStarted)?;
         let writer = WriterClient::start(conn, &self.inner.options)?;
-        let index = self.inner.pool.search_index()?;
-        search::indexer::Indexer::start(self.inner.pool.connect()?, &index, &writer)?;
+        if self.inner.options.search_index {
+            let index = self.inner.pool.search_index()?;
+            search::indexer::Indexer::start(self.inner.pool.connect()?, &index, &writer)?;
+        }
         Ok(writer)
     }
 

@@ -189,6 +189,12 @@ pub struct ServeArgs {
     /// Print one JSON object on stdout once listening (`listen`, `ws`, `url`, `token_file`)
     #[arg(long)]
     pub json: bool,
+
+    /// Do not keep the search index current while storing: measures what
+    /// indexing costs, or spares a machine that never searches. `tinyvex
+    /// search` brings the index up to date when it runs
+    #[arg(long, env = "TINYVEX_NO_SEARCH_INDEX")]
+    pub no_search_index: bool,
 }
 
 /// The agent an export is written for.
@@ -234,6 +240,12 @@ pub struct IngestArgs {
     /// Print the summary as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
+
+    /// Do not keep the search index current while storing: measures what
+    /// indexing costs, or spares a machine that never searches. `tinyvex
+    /// search` brings the index up to date when it runs
+    #[arg(long, env = "TINYVEX_NO_SEARCH_INDEX")]
+    pub no_search_index: bool,
 }
 
 #[derive(Debug, Args)]

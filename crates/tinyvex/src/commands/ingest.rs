@@ -53,7 +53,13 @@ impl Progress for Bar {
 }
 
 pub fn run(global: &GlobalArgs, args: IngestArgs) -> Result<ExitCode> {
-    let store = super::open_store(global)?;
+    let store = super::open_store_with(
+        global,
+        tinyvex_store::StoreOptions {
+            search_index: !args.no_search_index,
+            ..Default::default()
+        },
+    )?;
     let env = SourceEnv::from_process();
     let providers = all_providers(&env);
     let reader = store.read()?;
@@ -77,11 +83,13 @@ pub fn run(global: &GlobalArgs, args: IngestArgs) -> Result<ExitCode> {
     progress.0.finish_and_clear();
     writer.flush()?;
     let indexing = std::time::Instant::now();
-    wait_for_search_index(
-        &store,
-        &writer,
-        !global.quiet && std::io::stderr().is_terminal(),
-    )?;
+    if !args.no_search_index {
+        wait_for_search_index(
+            &store,
+            &writer,
+            !global.quiet && std::io::stderr().is_terminal(),
+        )?;
+    }
     writer.shutdown()?;
     let index_ms = indexing.elapsed().as_secs_f64() * 1000.0;
 

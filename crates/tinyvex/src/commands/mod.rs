@@ -1,7 +1,7 @@
 //! One module per subcommand.
 
 use anyhow::{Context, Result};
-use tinyvex_store::Store;
+use tinyvex_store::{Store, StoreOptions};
 
 use crate::cli::GlobalArgs;
 use crate::paths;
@@ -18,8 +18,14 @@ pub mod two_way;
 
 /// Open (creating if needed) the store named by `--db` / `TINYVEX_DB` / the default.
 pub fn open_store(global: &GlobalArgs) -> Result<Store> {
+    open_store_with(global, StoreOptions::default())
+}
+
+/// [`open_store`] with options.
+pub fn open_store_with(global: &GlobalArgs, options: StoreOptions) -> Result<Store> {
     let path = paths::db_path(global.db.clone())?;
-    Store::open(&path).with_context(|| format!("cannot open the store at {}", path.display()))
+    Store::open_with(&path, options)
+        .with_context(|| format!("cannot open the store at {}", path.display()))
 }
 
 /// The folder holding the store (and the token beside it).

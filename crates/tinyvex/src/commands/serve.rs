@@ -25,7 +25,10 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode> {
         token: token.clone(),
         allow_origins: args.allow_origins,
         rescan_every: Duration::from_secs_f64(args.rescan_every),
-        store: Default::default(),
+        store: tinyvex_store::StoreOptions {
+            search_index: !args.no_search_index,
+            ..Default::default()
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -167,3 +167,40 @@ fn bad_queries_say_what_to_do() {
     let empty = env.run_json(&env.db, &["search", "--json", "nothing"]);
     assert_eq!(empty, serde_json::json!([]));
 }
+
+/// `ingest --no-search-index` stores everything and indexes nothing; the
+/// next `tinyvex search` brings the index up to date and finds the item.
+#[test]
+fn an_ingest_without_the_index_leaves_search_to_catch_up() {
+    let env = Env::new();
+    let session = "0199aaaa-0000-7000-8000-000000000001";
+    let lines = [
+        serde_json::json!({"timestamp": "2026-12-01T00:00:00.000Z", "type": "session_meta",
+            "payload": {"id": session, "timestamp": "2026-12-01T00:00:00.000Z", "cwd": "/w",
+                        "originator": "codex_cli_rs", "cli_version": "0.169.0"}}),
+        serde_json::json!({"timestamp": "2026-12-01T00:00:01.000Z", "type": "event_msg",
+            "payload": {"type": "user_message", "message": "rotate the zanzibar credentials",
+                        "images": [], "local_images": []}}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    env.put_rollout(
+        &format!("rollout-2026-12-01T00-00-00-{session}.jsonl"),
+        text.as_bytes(),
+    );
+    let summary = env.run_json(&env.db, &["ingest", "--json", "--no-search-index"]);
+    assert_eq!(summary["items_added"], 1, "{summary}");
+    let mut index_dir = env.db.as_os_str().to_owned();
+    index_dir.push("-search");
+    assert!(
+        !std::path::Path::new(&index_dir).join("meta.json").exists(),
+        "an index was written by an ingest told not to"
+    );
+    let hits = env.run_json(&env.db, &["search", "--json", "zanzibar"]);
+    let hits = hits.as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["thread_id"], format!("codex-{session}"));
+    assert!(
+        std::path::Path::new(&index_dir).join("meta.json").exists(),
+        "search did not bring the index up to date"
+    );
+}
