@@ -92,7 +92,6 @@ impl Ingestor<'_> {
         };
         if reset {
             sum.files_reset += 1;
-            tracing::info!(path = %w.path, "file was truncated or replaced; reading it again from the start");
         }
         let mut file =
             match File::open(path).and_then(|mut f| f.seek(SeekFrom::Start(start)).map(|_| f)) {
@@ -178,6 +177,15 @@ impl Ingestor<'_> {
             if batch_bytes >= self.options.batch_bytes {
                 self.cut(&mut pending, lines.offset(), sum, progress, None)?;
                 batch_bytes = 0;
+            }
+        }
+        if reset {
+            // Logged once the lines said what the file is: the two-way
+            // mirror replaces its copies every time it writes them.
+            if pending.parser.is_own_copy() {
+                tracing::debug!(path = %w.path, "a two-way mirror copy was rewritten; read again");
+            } else {
+                tracing::info!(path = %w.path, "file was truncated or replaced; read it again from the start");
             }
         }
         let end = lines.offset();

@@ -201,6 +201,14 @@ pub trait LineParser: Send {
 
     /// The state to resume from after the last parsed line.
     fn save_state(&self) -> String;
+
+    /// Whether the lines so far say the file is a copy Tinyvex writes
+    /// itself (the two-way mirror), which it replaces as a matter of
+    /// course: reading such a file again from the start is routine, not
+    /// news worth a log line.
+    fn is_own_copy(&self) -> bool {
+        false
+    }
 }
 
 /// Every provider known to this build, configured from `env`.

@@ -302,6 +302,10 @@ impl LineParser for RolloutParser {
     fn save_state(&self) -> String {
         serde_json::to_string(&self.state).unwrap_or_default()
     }
+
+    fn is_own_copy(&self) -> bool {
+        self.state.mirror.is_some()
+    }
 }
 
 #[cfg(test)]

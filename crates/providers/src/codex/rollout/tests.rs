@@ -173,6 +173,24 @@ fn a_mirror_copy_makes_nothing_at_all() {
 }
 
 #[test]
+fn a_mirror_copy_says_it_is_our_own_and_a_session_does_not() {
+    let parsed = |text: &str| {
+        let mut p = RolloutParser::resume(&path(), None).unwrap();
+        let mut out = Vec::new();
+        let mut offset = 0;
+        for line in text.lines() {
+            let _ = p.parse_line(offset, line.as_bytes(), &mut out);
+            offset += line.len() as u64 + 1;
+        }
+        p
+    };
+    assert!(parsed(&mirror_rollout(2)).is_own_copy());
+    let session = mirror_rollout(0).replace(r#","mirror":true"#, "");
+    assert!(!parsed(&session).is_own_copy());
+    assert!(!RolloutParser::resume(&path(), None).unwrap().is_own_copy());
+}
+
+#[test]
 fn what_codex_appended_to_a_mirror_is_a_thread_of_its_own() {
     let mut text = mirror_rollout(2);
     let appended_at = text.len();
