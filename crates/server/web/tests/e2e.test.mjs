@@ -157,10 +157,18 @@ test("a session being written appears and grows without a reload", async () => {
   await page.goto(`${server.url}#/thread/codex-${LIVE}`);
   await page.locator(".item-user", { hasText: "a session that grows" }).waitFor({ timeout: WAIT });
   const reloads = await page.evaluate(() => performance.getEntriesByType("navigation").length);
+  // The header's button stays the same element while deliveries redraw the
+  // header's facts: a click on it is not lost while an agent writes.
+  const newest = await page.locator(".thread-actions button", { hasText: "Newest" }).elementHandle();
+  const loadedBefore = await page.locator(".thread-actions").textContent();
   for (let i = 1; i <= 3; i++) {
     appendRecords(liveFile, [codex.user(`live line ${i}`), codex.assistant(`live answer ${i}`)]);
     await page.locator(".item-assistant", { hasText: `live answer ${i}` }).waitFor({ timeout: WAIT });
   }
+  // The deliveries did redraw the header (its loaded count grew by 6).
+  const count = (text) => Number(/(\d+) of \d+ loaded/.exec(text)?.[1]);
+  assert.equal(count(await page.locator(".thread-actions").textContent()), count(loadedBefore) + 6);
+  assert.equal(await newest.evaluate((el) => el.isConnected), true, "the Newest button was rebuilt");
   // A brand-new session shows up in the list, live.
   await page.goto(`${server.url}#/`);
   const fresh = sessionId(4);

@@ -17,6 +17,13 @@ const GAP_RETRY_MS = 2000;
 export function mountThread(root, { rpc, threadId, focusItem, focusSeq }) {
   const win = new ItemWindow();
   const header = h("header.thread-head", h("h1", "Loading…"));
+  // The header's facts are redrawn on every delivery; its controls are made
+  // once, so a click on one is never lost to a redraw while an agent writes.
+  const facts = h("div.thread-info");
+  const loaded = h("span.dim");
+  const actions = h("div.thread-actions",
+    h("button.link", { type: "button", onclick: () => list.scrollToEnd() }, "Newest ↓"),
+    loaded);
   const notice = h("div.notice", { hidden: true });
   const scroller = h("div.scroller.items", { tabindex: "0" });
   clear(root).append(h("section.view.thread-view", header, notice, scroller));
@@ -93,7 +100,9 @@ export function mountThread(root, { rpc, threadId, focusItem, focusSeq }) {
   function renderHeader() {
     if (!thread) return;
     const usage = latestUsage();
-    clear(header).append(
+    if (facts.parentNode !== header) clear(header).append(facts, actions);
+    loaded.textContent = ` ${formatInt(win.size)} of ${formatInt(thread.item_count)} loaded`;
+    clear(facts).append(
       h("div.crumbs", h("a", { href: "#/" }, "Threads"), " / ", h("span.mono", thread.cwd || "(no folder)")),
       h("h1", thread.title || thread.id),
       h("div.thread-facts",
@@ -104,10 +113,7 @@ export function mountThread(root, { rpc, threadId, focusItem, focusSeq }) {
         h("span.fact", { title: thread.updated_at || "" }, `updated ${relativeTime(thread.updated_at)}`),
         usage && h("span.fact.tokens", `${formatInt(usage.total_tokens)} tokens in thread`),
         thread.source_missing && h("span.fact.warn", "source files gone"),
-        h("span.fact.mono.dim", { title: (thread.source_files || []).join("\n") }, thread.id)),
-      h("div.thread-actions",
-        h("button.link", { type: "button", onclick: () => list.scrollToEnd() }, "Newest ↓"),
-        h("span.dim", ` ${formatInt(win.size)} of ${formatInt(thread.item_count)} loaded`)));
+        h("span.fact.mono.dim", { title: (thread.source_files || []).join("\n") }, thread.id)));
   }
 
   function latestUsage() {
