@@ -178,6 +178,24 @@ test("a session being written appears and grows without a reload", async () => {
   await screenshot(page, "04-live");
 });
 
+test("a thread that changed while its project was collapsed shows its new state when expanded", async () => {
+  await page.goto(`${server.url}#/`);
+  const row = threadRow(LIVE);
+  await row.waitFor({ timeout: WAIT });
+  const items = async () => Number((await row.locator(".items").textContent()).replace(/\D/g, ""));
+  const before = await items();
+  const group = page.locator(".group", { hasText: "/work/live" });
+  await group.click();
+  await waitFor(async () => (await row.count()) === 0, WAIT, "collapsed group");
+  appendRecords(liveFile, [codex.user("while collapsed"), codex.assistant("answer while collapsed")]);
+  // A delivery takes milliseconds; the list's own repaint of every row
+  // comes only once a minute, so a stale row would still show after this.
+  await sleep(3000);
+  await group.click();
+  await row.waitFor({ timeout: WAIT });
+  await waitFor(async () => (await items()) === before + 2, 5000, `${before + 2} items on the expanded row`);
+});
+
 test("reconnects after the server restarts and catches up from its revision", async () => {
   await page.goto(`${server.url}#/thread/codex-${LIVE}`);
   await page.locator(".item-assistant", { hasText: "live answer 3" }).waitFor({ timeout: WAIT });

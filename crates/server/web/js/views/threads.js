@@ -25,10 +25,19 @@ export function mountThreads(root, { store }) {
   clear(root).append(h("section.view.threads-view",
     h("div.toolbar", h("h1", "Threads"), providerSelect, textInput, count), empty, scroller));
 
+  // What each row was last drawn from (a thread's revision; a group's
+  // state and count): a row whose source changed is drawn again, whether or
+  // not it was shown in between. The list keeps drawn rows of threads that
+  // a collapsed group or the filter hides, and shows them again as they were.
+  const drawn = new Map();
+  const version = (r) => (r.type === "group" ? `${r.collapsed}:${r.count}` : r.thread.revision);
   const list = new VirtualList(scroller, {
     key: (r) => r.key,
     estimate: (r) => (r.type === "group" ? 40 : 44),  // .thread-row is 44px high
-    render: (r) => (r.type === "group" ? renderGroup(r) : renderThread(r.thread)),
+    render: (r) => {
+      drawn.set(r.key, version(r));
+      return r.type === "group" ? renderGroup(r) : renderThread(r.thread);
+    },
   });
 
   function renderGroup(r) {
@@ -53,21 +62,17 @@ export function mountThreads(root, { store }) {
 
   function toggle(cwd) {
     if (collapsed.has(cwd)) collapsed.delete(cwd); else collapsed.add(cwd);
-    list.invalidate(`g:${cwd}`);
     rebuild();
   }
 
-  let seen = new Map();  // thread id -> revision rendered
   function rebuild() {
     const { rows, shown } = groupThreads(store.threads.values(), filter, collapsed);
-    // Re-render rows whose thread changed (title, count, time).
-    const next = new Map();
     for (const r of rows) {
-      if (r.type !== "thread") { list.invalidate(r.key); continue; }
-      next.set(r.key, r.thread.revision);
-      if (seen.has(r.key) && seen.get(r.key) !== r.thread.revision) list.invalidate(r.key);
+      if (drawn.has(r.key) && drawn.get(r.key) !== version(r)) {
+        drawn.delete(r.key);
+        list.invalidate(r.key);
+      }
     }
-    seen = next;
     list.setRows(rows);
     const total = store.threads.size;
     count.textContent = `${formatInt(shown)} of ${formatInt(total)} threads` + (store.complete ? "" : " (loading…)");
