@@ -241,7 +241,7 @@ impl Ingestor<'_> {
                 events: items,
                 raw,
                 item_events,
-            } = split_raw(events);
+            } = split_batch(events);
             sum.lines += raw.as_ref().map_or(0, |r| u64::from(r.records));
             sum.item_events += item_events;
             self.writer.submit(FileBatch {
@@ -290,7 +290,7 @@ impl Ingestor<'_> {
             events: items,
             raw,
             item_events,
-        } = split_raw(std::mem::take(&mut pending.events));
+        } = split_batch(std::mem::take(&mut pending.events));
         sum.bytes_read += bytes;
         sum.errors += pending.errors.len() as u64;
         sum.item_events += item_events;
@@ -331,8 +331,8 @@ struct Split {
 /// and fold item patches of equal key ([`ItemPatch::coalesce`]). Done on
 /// the reading thread, by value, so the single writer only stores a blob
 /// and copies no patch.
-fn split_raw(events: Vec<ParsedEvent>) -> Split {
-    let mut others = Vec::with_capacity(events.len());
+fn split_batch(events: Vec<ParsedEvent>) -> Split {
+    let mut others = Vec::new();
     let mut items = Vec::with_capacity(events.len());
     let mut raws = Vec::new();
     for event in events {

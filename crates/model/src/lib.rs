@@ -341,18 +341,25 @@ impl ItemPatch {
     /// by value, so the single writer, which folds again by reference
     /// (other callers may not have), finds nothing left to copy: a tool
     /// call and its output, often megabytes, meet in the same batch.
-    pub fn coalesce<'a>(
-        patches: impl IntoIterator<Item = Cow<'a, ItemPatch>>,
-    ) -> Vec<Cow<'a, ItemPatch>> {
-        let mut order: Vec<Cow<'a, ItemPatch>> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        for patch in patches {
-            match index.get(patch.key.as_str()) {
-                Some(&i) => order[i].to_mut().absorb(patch.into_owned()),
-                None => {
-                    index.insert(patch.key.clone(), order.len());
-                    order.push(patch);
-                }
+    pub fn coalesce(patches: Vec<Cow<'_, ItemPatch>>) -> Vec<Cow<'_, ItemPatch>> {
+        // Where each patch goes: the slot of the first patch with its key.
+        // Keys are borrowed from `patches` for this pass, so no key is copied.
+        let slots: Vec<usize> = {
+            let mut first: HashMap<&str, usize> = HashMap::with_capacity(patches.len());
+            patches
+                .iter()
+                .map(|p| {
+                    let next = first.len();
+                    *first.entry(p.key.as_str()).or_insert(next)
+                })
+                .collect()
+        };
+        let mut order: Vec<Cow<'_, ItemPatch>> = Vec::with_capacity(patches.len());
+        for (patch, slot) in patches.into_iter().zip(slots) {
+            if slot == order.len() {
+                order.push(patch);
+            } else {
+                order[slot].to_mut().absorb(patch.into_owned());
             }
         }
         order
@@ -555,11 +562,12 @@ mod tests {
         let mut folded = call.clone();
         folded.absorb(output.clone());
         let expected = vec![folded, user];
-        let borrowed: Vec<ItemPatch> = ItemPatch::coalesce(patches.iter().map(Cow::Borrowed))
-            .into_iter()
-            .map(Cow::into_owned)
-            .collect();
-        let owned = ItemPatch::coalesce(patches.clone().into_iter().map(Cow::Owned));
+        let borrowed: Vec<ItemPatch> =
+            ItemPatch::coalesce(patches.iter().map(Cow::Borrowed).collect())
+                .into_iter()
+                .map(Cow::into_owned)
+                .collect();
+        let owned = ItemPatch::coalesce(patches.clone().into_iter().map(Cow::Owned).collect());
         assert!(owned.iter().all(|p| matches!(p, Cow::Owned(_))));
         let owned: Vec<ItemPatch> = owned.into_iter().map(Cow::into_owned).collect();
         assert_eq!(borrowed, expected);
@@ -571,7 +579,7 @@ mod tests {
         assert_eq!(tool.command.as_deref(), Some("ls"));
         assert_eq!(tool.output.as_deref(), Some("file.rs"));
         // A patch met once is not copied.
-        let single = ItemPatch::coalesce(patches[1..2].iter().map(Cow::Borrowed));
+        let single = ItemPatch::coalesce(patches[1..2].iter().map(Cow::Borrowed).collect());
         assert!(matches!(single[0], Cow::Borrowed(_)));
     }
 

@@ -543,8 +543,13 @@ impl Tx<'_> {
 
 /// The batch's item patches, each key once ([`ItemPatch::coalesce`]).
 fn coalesce_items(events: &[ParsedEvent]) -> Vec<Cow<'_, ItemPatch>> {
-    ItemPatch::coalesce(events.iter().filter_map(|e| match e {
-        ParsedEvent::Item(item) => Some(Cow::Borrowed(item)),
-        _ => None,
-    }))
+    ItemPatch::coalesce(
+        events
+            .iter()
+            .filter_map(|e| match e {
+                ParsedEvent::Item(item) => Some(Cow::Borrowed(item)),
+                _ => None,
+            })
+            .collect(),
+    )
 }
