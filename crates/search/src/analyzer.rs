@@ -2,8 +2,9 @@
 //! words are runs of letters, digits and `_` (so `snake_case_name` is one
 //! word and `path/to/file.rs` is four), lowercased and folded to ASCII
 //! where a folding exists (`Résumé` → `resume`), words over
-//! [`MAX_WORD_BYTES`] dropped, all in one pass ([`WordTokenizer`]). Using the same analyzer on both sides is what
-//! makes the matcher agree with the index.
+//! [`MAX_WORD_BYTES`] dropped, all in one pass ([`WordTokenizer`]). Using
+//! the same analyzer on both sides is what makes the matcher agree with the
+//! index.
 
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RawTokenizer, TextAnalyzer, Token, TokenStream, Tokenizer,

@@ -81,6 +81,15 @@ impl IndexedItem<'_> {
     pub fn has_text(&self) -> bool {
         self.text.is_some() || self.command.is_some() || self.output.is_some()
     }
+
+    /// Bytes of text to index.
+    pub fn text_bytes(&self) -> usize {
+        [self.text, self.command, self.output]
+            .into_iter()
+            .flatten()
+            .map(str::len)
+            .sum()
+    }
 }
 
 /// The index's fields.
@@ -272,42 +281,6 @@ pub struct PreparedItem {
     doc: Option<TantivyDocument>,
 }
 
-impl PreparedItem {
-    /// The item's rowid in the store.
-    pub fn rowid(&self) -> i64 {
-        self.rowid
-    }
-}
-
-impl SearchIndex {
-    /// The document of `item` (its text copied in).
-    fn prepare(&self, item: &IndexedItem<'_>) -> PreparedItem {
-        if !item.has_text() {
-            return PreparedItem {
-                rowid: item.rowid,
-                doc: None,
-            };
-        }
-        let f = self.inner.fields;
-        let mut doc = TantivyDocument::default();
-        doc.add_i64(f.rowid, item.rowid);
-        doc.add_i64(f.thread, item.thread);
-        doc.add_text(f.provider, item.provider);
-        doc.add_text(f.kind, item.kind);
-        if let Some(ts) = item.ts {
-            doc.add_i64(f.ts, ts);
-        }
-        doc.add_u64(f.revision, item.revision);
-        for v in [item.text, item.command, item.output].into_iter().flatten() {
-            doc.add_text(f.body, v);
-        }
-        PreparedItem {
-            rowid: item.rowid,
-            doc: Some(doc),
-        }
-    }
-}
-
 /// Holds the writer lock and applies item changes; see
 /// [`SearchIndex::writer`].
 pub struct IndexUpdater {
@@ -332,13 +305,35 @@ impl IndexUpdater {
     /// The document of `item` (its text copied in), for
     /// [`IndexUpdater::upsert_prepared`].
     pub fn prepare(&self, item: &IndexedItem<'_>) -> PreparedItem {
-        self.index.prepare(item)
+        if !item.has_text() {
+            return PreparedItem {
+                rowid: item.rowid,
+                doc: None,
+            };
+        }
+        let f = self.index.inner.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_i64(f.rowid, item.rowid);
+        doc.add_i64(f.thread, item.thread);
+        doc.add_text(f.provider, item.provider);
+        doc.add_text(f.kind, item.kind);
+        if let Some(ts) = item.ts {
+            doc.add_i64(f.ts, ts);
+        }
+        doc.add_u64(f.revision, item.revision);
+        for v in [item.text, item.command, item.output].into_iter().flatten() {
+            doc.add_text(f.body, v);
+        }
+        PreparedItem {
+            rowid: item.rowid,
+            doc: Some(doc),
+        }
     }
 
     /// Put the current version of an item in the index, replacing any
     /// older one (so applying a change twice is harmless).
     pub fn upsert(&mut self, item: &IndexedItem<'_>) -> Result<()> {
-        let prepared = self.index.prepare(item);
+        let prepared = self.prepare(item);
         self.upsert_prepared(prepared)
     }
 

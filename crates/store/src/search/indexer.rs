@@ -96,9 +96,8 @@ pub(crate) fn catch_up(
         let mut rows = stmt.query(params![cursor.revision as i64, cursor.rowid, CHUNK])?;
         let mut more = false;
         while let Some(r) = rows.next()? {
-            let row = ItemRow::read(r)?;
-            bytes += row.text_bytes();
-            let item = row.indexed();
+            let item = read_item(r)?;
+            bytes += item.text_bytes();
             let at = Cursor {
                 revision: item.revision,
                 rowid: item.rowid,
@@ -144,61 +143,20 @@ pub(crate) fn catch_up(
 }
 
 /// One row of the query in [`catch_up`], its text borrowed from SQLite.
-struct ItemRow<'r> {
-    rowid: i64,
-    thread: i64,
-    provider: &'r str,
-    kind: &'r str,
-    ts: Option<i64>,
-    revision: u64,
-    text: Option<&'r str>,
-    command: Option<&'r str>,
-    output: Option<&'r str>,
-}
-
-impl<'r> ItemRow<'r> {
-    fn read(r: &'r rusqlite::Row<'_>) -> rusqlite::Result<ItemRow<'r>> {
-        let text = |i: usize| -> rusqlite::Result<Option<&'r str>> {
-            let value = r.get_ref(i)?;
-            value.as_str_or_null().map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(i, value.data_type(), Box::new(e))
-            })
-        };
-        Ok(ItemRow {
-            rowid: r.get(0)?,
-            thread: r.get(1)?,
-            kind: text(2)?.unwrap_or_default(),
-            ts: r.get(3)?,
-            revision: r.get::<_, i64>(4)? as u64,
-            text: text(5)?,
-            command: text(6)?,
-            output: text(7)?,
-            provider: text(8)?.unwrap_or_default(),
-        })
-    }
-
-    /// Bytes of text held.
-    fn text_bytes(&self) -> usize {
-        [self.text, self.command, self.output]
-            .into_iter()
-            .flatten()
-            .map(str::len)
-            .sum()
-    }
-
-    fn indexed(&self) -> IndexedItem<'r> {
-        IndexedItem {
-            rowid: self.rowid,
-            thread: self.thread,
-            provider: self.provider,
-            kind: self.kind,
-            ts: self.ts,
-            revision: self.revision,
-            text: self.text,
-            command: self.command,
-            output: self.output,
-        }
-    }
+fn read_item<'r>(r: &'r rusqlite::Row<'_>) -> rusqlite::Result<IndexedItem<'r>> {
+    let text =
+        |i: usize| -> rusqlite::Result<Option<&'r str>> { Ok(r.get_ref(i)?.as_str_or_null()?) };
+    Ok(IndexedItem {
+        rowid: r.get(0)?,
+        thread: r.get(1)?,
+        kind: text(2)?.unwrap_or_default(),
+        ts: r.get(3)?,
+        revision: r.get::<_, i64>(4)? as u64,
+        text: text(5)?,
+        command: text(6)?,
+        output: text(7)?,
+        provider: text(8)?.unwrap_or_default(),
+    })
 }
 
 /// What the indexer thread has done, for whoever waits on it.
