@@ -190,11 +190,8 @@ pub struct ServeArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Do not keep the search index current while storing: measures what
-    /// indexing costs, or spares a machine that never searches. `tinyvex
-    /// search` brings the index up to date when it runs
-    #[arg(long, env = "TINYVEX_NO_SEARCH_INDEX")]
-    pub no_search_index: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// The agent an export is written for.
@@ -235,17 +232,34 @@ pub struct TokenArgs {
     pub json: bool,
 }
 
+/// Store options of the commands that write (`ingest`, `serve`).
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Do not keep the search index current while storing: measures what
+    /// indexing costs, or spares a machine that never searches. `tinyvex
+    /// search` brings the index up to date when it runs
+    #[arg(long, env = "TINYVEX_NO_SEARCH_INDEX")]
+    pub no_search_index: bool,
+}
+
+impl StoreArgs {
+    /// The store options these flags ask for.
+    pub fn options(&self) -> tinyvex_store::StoreOptions {
+        tinyvex_store::StoreOptions {
+            search_index: !self.no_search_index,
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct IngestArgs {
     /// Print the summary as one JSON object on stdout
     #[arg(long)]
     pub json: bool,
 
-    /// Do not keep the search index current while storing: measures what
-    /// indexing costs, or spares a machine that never searches. `tinyvex
-    /// search` brings the index up to date when it runs
-    #[arg(long, env = "TINYVEX_NO_SEARCH_INDEX")]
-    pub no_search_index: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]

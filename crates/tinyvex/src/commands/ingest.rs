@@ -53,13 +53,7 @@ impl Progress for Bar {
 }
 
 pub fn run(global: &GlobalArgs, args: IngestArgs) -> Result<ExitCode> {
-    let store = super::open_store_with(
-        global,
-        tinyvex_store::StoreOptions {
-            search_index: !args.no_search_index,
-            ..Default::default()
-        },
-    )?;
+    let store = super::open_store_with(global, args.store.options())?;
     let env = SourceEnv::from_process();
     let providers = all_providers(&env);
     let reader = store.read()?;
@@ -83,7 +77,7 @@ pub fn run(global: &GlobalArgs, args: IngestArgs) -> Result<ExitCode> {
     progress.0.finish_and_clear();
     writer.flush()?;
     let indexing = std::time::Instant::now();
-    if !args.no_search_index {
+    if store.options().search_index {
         wait_for_search_index(
             &store,
             &writer,

@@ -25,10 +25,7 @@ pub fn run(global: &GlobalArgs, args: ServeArgs) -> Result<ExitCode> {
         token: token.clone(),
         allow_origins: args.allow_origins,
         rescan_every: Duration::from_secs_f64(args.rescan_every),
-        store: tinyvex_store::StoreOptions {
-            search_index: !args.no_search_index,
-            ..Default::default()
-        },
+        store: args.store.options(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
