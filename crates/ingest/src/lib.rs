@@ -15,6 +15,7 @@
 
 mod lines;
 mod plan;
+mod raw_keep;
 mod read;
 mod run;
 pub mod watch;

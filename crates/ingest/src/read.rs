@@ -14,8 +14,17 @@ use tinyvex_providers::{LineParser, Provider};
 
 use crate::lines::{Line, LineReader};
 use crate::plan::{head_fingerprint, head_len_for, Plan, SavedState, Stat};
+use crate::raw_keep::RawKeep;
 use crate::run::{Ingestor, Progress, ProviderSummary, Work};
 use crate::Error;
+
+/// What the reading threads of one pass share.
+pub(crate) struct PassReads<'a> {
+    /// Told of every batch and file read.
+    pub progress: &'a dyn Progress,
+    /// Whether a batch's raw records are kept.
+    pub raw_keep: &'a RawKeep,
+}
 
 impl Ingestor<'_> {
     /// Read every planned file on `options.readers` threads, largest first
@@ -24,7 +33,7 @@ impl Ingestor<'_> {
         &self,
         mut work: Vec<Work>,
         summaries: &mut [ProviderSummary],
-        progress: &dyn Progress,
+        pass: &PassReads<'_>,
     ) -> Result<(), Error> {
         work.sort_by_key(|w| std::cmp::Reverse(w.stat.size));
         let threads = self.options.readers.clamp(1, work.len().max(1));
@@ -44,8 +53,8 @@ impl Ingestor<'_> {
                             let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
                             let Some(w) = next else { break };
                             let sum = &mut local[w.provider];
-                            self.read_file(&*self.providers[w.provider], w, sum, progress)?;
-                            progress.file_done();
+                            self.read_file(&*self.providers[w.provider], w, sum, pass)?;
+                            pass.progress.file_done();
                         }
                         Ok(local)
                     })
@@ -70,7 +79,7 @@ impl Ingestor<'_> {
         provider: &dyn Provider,
         w: Work,
         sum: &mut ProviderSummary,
-        progress: &dyn Progress,
+        pass: &PassReads<'_>,
     ) -> Result<(), Error> {
         let kind = provider.kind();
         let path = Path::new(&w.path);
@@ -78,7 +87,7 @@ impl Ingestor<'_> {
             Plan::Resume { offset, state } => (offset, Some(state), false),
             Plan::FromStart { reset } => (0, None, reset),
             Plan::Snapshot { state } => {
-                return self.read_snapshot(provider, &w.path, w.stat, state, sum, progress)
+                return self.read_snapshot(provider, &w.path, w.stat, state, sum, pass)
             }
             Plan::Unchanged => return Ok(()),
         };
@@ -126,7 +135,7 @@ impl Ingestor<'_> {
                     plan: Plan::FromStart { reset: true },
                     ..w
                 };
-                return self.read_file(provider, w, sum, progress);
+                return self.read_file(provider, w, sum, pass);
             }
         };
         sum.files_read += 1;
@@ -175,7 +184,7 @@ impl Ingestor<'_> {
                 }),
             }
             if batch_bytes >= self.options.batch_bytes {
-                self.cut(&mut pending, lines.offset(), sum, progress, None)?;
+                self.cut(&mut pending, lines.offset(), sum, pass, None)?;
                 batch_bytes = 0;
             }
         }
@@ -189,7 +198,7 @@ impl Ingestor<'_> {
             }
         }
         let end = lines.offset();
-        self.cut(&mut pending, end, sum, progress, read_error)?;
+        self.cut(&mut pending, end, sum, pass, read_error)?;
         Ok(())
     }
 
@@ -201,7 +210,7 @@ impl Ingestor<'_> {
         stat: Stat,
         state: Option<String>,
         sum: &mut ProviderSummary,
-        progress: &dyn Progress,
+        pass: &PassReads<'_>,
     ) -> Result<(), Error> {
         let kind = provider.kind();
         let snapshot = match provider.read_snapshot(Path::new(path), state.as_deref()) {
@@ -241,7 +250,8 @@ impl Ingestor<'_> {
                 events: items,
                 raw,
                 item_events,
-            } = split_batch(events);
+                raw_not_kept: _,
+            } = split_batch(events, true, pass.raw_keep);
             sum.lines += raw.as_ref().map_or(0, |r| u64::from(r.records));
             sum.item_events += item_events;
             self.writer.submit(FileBatch {
@@ -258,19 +268,21 @@ impl Ingestor<'_> {
                 gone: false,
             })?;
         }
-        progress.advance(stat.size);
+        pass.raw_keep.advance(stat.size);
+        pass.progress.advance(stat.size);
         Ok(())
     }
 
     /// Send what `pending` holds, with the cursor at `end`, as one batch.
     /// Raw records are compressed here, on the reading thread, so the
-    /// single writer only stores one blob per batch.
+    /// single writer only stores one blob per batch, unless the pass would
+    /// push them out of the raw log itself ([`RawKeep`]).
     fn cut(
         &self,
         pending: &mut Pending<'_>,
         end: u64,
         sum: &mut ProviderSummary,
-        progress: &dyn Progress,
+        pass: &PassReads<'_>,
         file_error: Option<String>,
     ) -> Result<(), Error> {
         let path = Path::new(pending.path);
@@ -286,11 +298,14 @@ impl Ingestor<'_> {
         }
         .encode();
         let bytes = end - pending.batch_start;
+        let keep_raw = pass.raw_keep.keep(bytes);
         let Split {
             events: items,
             raw,
             item_events,
-        } = split_batch(std::mem::take(&mut pending.events));
+            raw_not_kept,
+        } = split_batch(std::mem::take(&mut pending.events), keep_raw, pass.raw_keep);
+        sum.raw_not_kept += raw_not_kept;
         sum.bytes_read += bytes;
         sum.errors += pending.errors.len() as u64;
         sum.item_events += item_events;
@@ -311,7 +326,7 @@ impl Ingestor<'_> {
             reset: std::mem::take(&mut pending.reset),
             gone: false,
         })?;
-        progress.advance(bytes);
+        pass.progress.advance(bytes);
         pending.batch_start = end;
         Ok(())
     }
@@ -325,13 +340,15 @@ struct Split {
     raw: Option<RawChunk>,
     /// Item patches parsed (before folding).
     item_events: u64,
+    /// Raw records left out ([`RawKeep`]).
+    raw_not_kept: u64,
 }
 
-/// Take the raw records out of `events` and compress them into one chunk,
-/// and fold item patches of equal key ([`ItemPatch::coalesce`]). Done on
-/// the reading thread, by value, so the single writer only stores a blob
-/// and copies no patch.
-fn split_batch(events: Vec<ParsedEvent>) -> Split {
+/// Take the raw records out of `events` and compress them into one chunk
+/// (or drop them, when not `keep_raw`), and fold item patches of equal key
+/// ([`ItemPatch::coalesce`]). Done on the reading thread, by value, so the
+/// single writer only stores a blob and copies no patch.
+fn split_batch(events: Vec<ParsedEvent>, keep_raw: bool, raw_keep: &RawKeep) -> Split {
     let mut others = Vec::new();
     let mut items = Vec::with_capacity(events.len());
     let mut raws = Vec::new();
@@ -349,10 +366,21 @@ fn split_batch(events: Vec<ParsedEvent>) -> Split {
             .into_iter()
             .map(|item| ParsedEvent::Item(item.into_owned())),
     );
+    let (raw, raw_not_kept) = if keep_raw {
+        let raw = tinyvex_store::raw::encode_raw(&raws);
+        if let Some(chunk) = &raw {
+            raw_keep.compressed(chunk.raw_bytes, chunk.data.len() as u64);
+        }
+        (raw, 0)
+    } else {
+        raw_keep.skipped(raws.len() as u64);
+        (None, raws.len() as u64)
+    };
     Split {
         events: others,
-        raw: tinyvex_store::raw::encode_raw(&raws),
+        raw,
         item_events,
+        raw_not_kept,
     }
 }
 

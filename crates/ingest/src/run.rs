@@ -11,6 +11,8 @@ use tinyvex_providers::{Discovered, Provider, SourceMode};
 use tinyvex_store::{Reader, WriterClient};
 
 use crate::plan::{plan, plan_snapshot, Plan, Stat};
+use crate::raw_keep::RawKeep;
+use crate::read::PassReads;
 use crate::Error;
 
 /// Knobs for a pass.
@@ -71,6 +73,10 @@ pub struct ProviderSummary {
     pub item_events: u64,
     /// Bad lines and unreadable files met in this pass.
     pub errors: u64,
+    /// Records read but not kept in the raw event log, because this pass's
+    /// own later records would have pushed them out of it (a pass reading
+    /// more than the log holds; see `StoreOptions::raw_retention_bytes`).
+    pub raw_not_kept: u64,
     /// Milliseconds from the newest write among the files read (their
     /// mtime when planned) to the commit of the pass; `None` when nothing
     /// was read. Not serialized: the CLI's JSON output stays as documented.
@@ -134,6 +140,7 @@ impl ProviderSummary {
         self.lines += o.lines;
         self.item_events += o.item_events;
         self.errors += o.errors;
+        self.raw_not_kept += o.raw_not_kept;
     }
 }
 
@@ -403,7 +410,24 @@ impl<'a> Ingestor<'a> {
             *n = Some(n.map_or(w.stat.mtime_ns, |m| m.max(w.stat.mtime_ns)));
         }
         progress.start(work.len() as u64, total);
-        self.read_all(work, &mut summaries, progress)?;
+        let raw_keep = RawKeep::new(self.writer.raw_retention_bytes(), total);
+        self.read_all(
+            work,
+            &mut summaries,
+            &PassReads {
+                progress,
+                raw_keep: &raw_keep,
+            },
+        )?;
+        let skipped = raw_keep.skipped_records();
+        if skipped > 0 {
+            tracing::info!(
+                records = skipped,
+                "the raw event log keeps the newest {} MiB of records: the {skipped} read \
+                 before them in this pass were not stored",
+                self.writer.raw_retention_bytes() >> 20
+            );
+        }
         self.writer.flush()?;
         let now_ns = SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -4,7 +4,8 @@ mod common;
 
 use common::*;
 use tinyvex_ingest::{IngestOptions, Ingestor, NoProgress, PassScope};
-use tinyvex_store::{ItemQuery, Store};
+use tinyvex_model::ProviderKind;
+use tinyvex_store::{ItemQuery, Store, StoreOptions};
 
 const A: &str = "01a20040-17cf-78f2-80e0-f2cc1b712842";
 const B: &str = "01a20040-17cf-78f2-80e0-f2cc1b712843";
@@ -153,5 +154,87 @@ fn from_start_rereads_everything_without_duplicating() {
     let (normal, after_normal) = pass(false);
     assert_eq!((normal.files_read, normal.files_unchanged), (0, 1));
     assert_eq!(after_normal, after_twice);
+    writer.shutdown().unwrap();
+}
+
+#[test]
+fn a_pass_larger_than_the_raw_log_does_not_store_what_it_would_prune() {
+    let dir = tempfile::tempdir().unwrap();
+    let sessions = sessions_dir(dir.path());
+    // 48 sessions of 16 messages of hex (which LZ4 barely shrinks): about
+    // 400 KiB of raw records for a raw log of 64 KiB.
+    let mut x: u64 = 7;
+    let mut files = Vec::new();
+    for f in 0..48u64 {
+        let uuid = format!("01a20040-17cf-78f2-80e0-{f:012x}");
+        let path = write_session(&sessions, &uuid, "start");
+        for i in 0..16u32 {
+            let text: String = (0..32)
+                .map(|_| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    format!("{:016x}", x)
+                })
+                .collect();
+            append_user(&path, &text, i + 2);
+        }
+        files.push((uuid, path));
+    }
+    let limit = 64 << 10;
+    let store = Store::open_with(
+        &dir.path().join("db.sqlite3"),
+        StoreOptions {
+            raw_retention_bytes: limit,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    let writer = store.start_writer().unwrap();
+    let providers = codex(dir.path());
+    let ingestor = Ingestor::new(&providers, writer.clone(), IngestOptions::default());
+    let summary = ingestor
+        .run_once(&store.read().unwrap(), &NoProgress)
+        .unwrap();
+    let codex = &summary.providers[0];
+    let lines = 48 * 18;
+    assert_eq!((codex.lines, codex.errors), (lines, 0));
+    assert!(
+        codex.raw_not_kept > lines / 2,
+        "only {} of {lines} raw records left out",
+        codex.raw_not_kept
+    );
+
+    // Every message is stored; the raw log still holds about its cap of the
+    // records read last.
+    let reader = store.read().unwrap();
+    let (mut kept_records, mut kept_bytes) = (0u64, 0u64);
+    for (uuid, path) in &files {
+        assert_eq!(items(&store, uuid), 17, "{uuid}");
+        let raw = reader
+            .raw_records(ProviderKind::Codex, path.to_str().unwrap())
+            .unwrap();
+        kept_records += raw.len() as u64;
+        kept_bytes += raw.iter().map(|r| r.text.len() as u64).sum::<u64>();
+    }
+    assert!(kept_records + codex.raw_not_kept <= lines);
+    // The writer prunes to 90% of the cap, and hex barely compresses: about
+    // 58 KiB of records. Skipping four times too much keeps about 40 KiB.
+    assert!(
+        kept_bytes >= limit * 3 / 4,
+        "the raw log keeps only {kept_bytes} bytes of records"
+    );
+
+    // A second pass reads nothing and changes nothing.
+    let again = ingestor
+        .run_once(&store.read().unwrap(), &NoProgress)
+        .unwrap();
+    assert_eq!(
+        (
+            again.providers[0].files_read,
+            again.providers[0].raw_not_kept
+        ),
+        (0, 0)
+    );
     writer.shutdown().unwrap();
 }

@@ -65,6 +65,8 @@ struct Shared {
     revision: AtomicU64,
     fatal: Mutex<Option<Fatal>>,
     subscribers: Mutex<Vec<Sender<Revision>>>,
+    /// [`StoreOptions::raw_retention_bytes`], for readers that plan around it.
+    raw_retention_bytes: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -125,6 +127,7 @@ impl WriterClient {
             revision: AtomicU64::new(revision as u64),
             fatal: Mutex::new(None),
             subscribers: Mutex::new(Vec::new()),
+            raw_retention_bytes: options.raw_retention_bytes,
         });
         let max_group = options.max_batches_per_commit.max(1);
         let (tx, rx) = mpsc::sync_channel(max_group);
@@ -270,6 +273,12 @@ impl WriterClient {
     /// The revision of the last commit.
     pub fn revision(&self) -> Revision {
         Revision(self.inner.shared.revision.load(Ordering::Acquire))
+    }
+
+    /// How many bytes of compressed raw records the store keeps
+    /// ([`StoreOptions::raw_retention_bytes`]): past it the oldest are deleted.
+    pub fn raw_retention_bytes(&self) -> u64 {
+        self.inner.shared.raw_retention_bytes
     }
 
     /// Batches that could not be committed (logged with `tracing::error`).
