@@ -32,6 +32,32 @@ export function append(el, children) {
   return el;
 }
 
+/**
+ * Make `nodes` the children of `el`, in order, moving as few as it can: a
+ * child already in its place is never taken out of the DOM, so a text
+ * selection, a hover or a pending click on it survives.
+ */
+export function setChildren(el, nodes) {
+  const wanted = new Set(nodes);
+  let at = el.firstChild;
+  for (const node of nodes) {
+    // Children that go are removed first, so the ones after them need no move.
+    while (at && at !== node && !wanted.has(at)) {
+      const next = at.nextSibling;
+      el.removeChild(at);
+      at = next;
+    }
+    if (node === at) at = at.nextSibling;
+    else el.insertBefore(node, at);
+  }
+  while (at) {
+    const next = at.nextSibling;
+    el.removeChild(at);
+    at = next;
+  }
+  return el;
+}
+
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;

@@ -168,7 +168,9 @@ export class VirtualList {
         this.mounted.delete(k);
       }
     }
-    let measured = false;
+    // New rows are measured after all of them are in the DOM: reading a
+    // height right after each append would lay the page out once per row.
+    const added = [];
     for (const i of wanted) {
       const k = this.keys[i];
       let el = this.mounted.get(k);
@@ -185,10 +187,15 @@ export class VirtualList {
         this.spacer.append(el);
         this.mounted.set(k, el);
         this.resize.observe(el);
-        const px = el.offsetHeight;
-        if (px && px !== this.heights.get(k)) { this.heights.set(k, px); measured = true; }
+        added.push(el);
       }
       el.style.transform = `translateY(${this.offsets[i]}px)`;
+    }
+    let measured = false;
+    for (const el of added) {
+      const k = el.dataset.key;
+      const px = el.offsetHeight;
+      if (px && px !== this.heights.get(k)) { this.heights.set(k, px); measured = true; }
     }
     if (this.cache.size > CACHE_ROWS) {
       for (const k of this.cache.keys()) {

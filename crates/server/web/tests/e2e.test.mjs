@@ -150,7 +150,17 @@ test("a live search shows a match as soon as an agent writes it", async () => {
   await page.goto(`${server.url}#/search?q=zebracorn`);
   await waitFor(async () => /^0 hits/.test(await page.locator(".search-summary").textContent()), WAIT, "no hits yet");
   appendRecords(liveFile, [codex.user("the zebracorn appears")]);
-  await page.locator(".hit.fresh", { hasText: "zebracorn" }).waitFor({ timeout: WAIT });
+  const first = page.locator(".hit.fresh", { hasText: "the zebracorn appears" });
+  await first.waitFor({ timeout: WAIT });
+  // A later match goes on top, and the hit already shown keeps its element
+  // (a delivery redraws only the hits it carries).
+  const firstEl = await first.elementHandle();
+  appendRecords(liveFile, [codex.user("a second zebracorn")]);
+  await page.locator(".hit.fresh", { hasText: "a second zebracorn" }).waitFor({ timeout: WAIT });
+  const order = await page.locator(".hit").allTextContents();
+  assert.equal(order.length, 2);
+  assert.match(order[0], /a second zebracorn/);
+  assert.equal(await firstEl.evaluate((el) => el.isConnected), true, "the first hit was redrawn");
 });
 
 test("a session being written appears and grows without a reload", async () => {
@@ -272,6 +282,29 @@ test("status page: figures per provider, provider switch, two-way, rescan and ba
   await waitFor(async () => (await twoWayOnServer()) === "false", WAIT, "two-way off on the server");
   assert.equal(await page.getByLabel("Two-way").isChecked(), false);
   await screenshot(page, "07-status");
+});
+
+test("status page: pushes update figures, errors and jobs in place, so their text can be selected", async () => {
+  await page.goto(`${server.url}#/status`);
+  const bad = sessionId(5);
+  const badFile = writeCodexSession(home, bad, [codex.meta(bad, "/work/bad"), codex.user("before the bad line")], "2026/01/03");
+  fs.appendFileSync(badFile, "{this is not json\n");
+  // The codex row shows this file's error (fixtures may have shown others before).
+  await page.locator("tr[data-provider=codex] .last-error", { hasText: bad }).waitFor({ timeout: WAIT });
+  const errorText = page.locator("tr[data-provider=codex] .error-text");
+  await page.getByRole("button", { name: "Rescan now" }).click();
+  await page.locator(".job[data-kind=rescan][data-state=done]").first().waitFor({ timeout: WAIT });
+  const items = page.locator(".fact-box", { hasText: "items" }).locator(".fact-value");
+  const [errorEl, itemsEl, jobEl] = await Promise.all([
+    errorText.elementHandle(), items.elementHandle(), page.locator(".job").first().elementHandle(),
+  ]);
+  const itemsBefore = await items.textContent();
+  appendRecords(liveFile, [codex.user("one more line for the status page")]);
+  await waitFor(async () => (await items.textContent()) !== itemsBefore, WAIT, "the items figure updated");
+  for (const [name, el] of [["error text", errorEl], ["items figure", itemsEl], ["job row", jobEl]]) {
+    assert.equal(await el.evaluate((e) => e.isConnected), true, `the ${name} was redrawn by a push`);
+  }
+  assert.equal(await page.locator(".fact-box").count(), 10, "one box per figure");
 });
 
 test("signs in by pasting the token; a wrong one is refused", async () => {

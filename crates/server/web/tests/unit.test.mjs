@@ -1,6 +1,7 @@
 // Unit tests of the web UI's pure modules (no browser): the Markdown parser,
 // the highlighter's tokens, the item window (paging and gaps), the thread
-// grouping, the search query builder and snippet marks.
+// grouping, the search query builder and snippet marks, and setChildren on a
+// stand-in for the DOM.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -9,7 +10,7 @@ import { tokens } from "../js/highlight.js";
 import { ItemWindow } from "../js/itemwindow.js";
 import { groupThreads, ThreadStore } from "../js/threadlist.js";
 import { buildQuery, snippetParts } from "../js/views/search.js";
-import { relativeTime } from "../js/dom.js";
+import { relativeTime, setChildren } from "../js/dom.js";
 
 test("markdown: raw HTML stays text", () => {
   const tree = parse("<script>alert(1)</script> <img src=x onerror=alert(2)>");
@@ -171,4 +172,58 @@ test("thread store: a refused subscription is kept as an error until a delivery 
   deliver({ snapshot: true, threads: [{ id: "t1", revision: 1 }] });
   assert.equal(store.error, null);
   assert.equal(store.threads.size, 1);
+});
+
+/** Just enough of a DOM parent for setChildren: children in an array, every move counted. */
+class FakeParent {
+  constructor(names) {
+    this.kids = [];
+    this.removed = [];
+    for (const n of names) this.insertBefore(new FakeNode(n), null);
+    this.removed = [];
+  }
+  get firstChild() { return this.kids[0] ?? null; }
+  insertBefore(node, ref) {
+    if (node.parent) node.parent.removeChild(node);
+    const i = ref ? this.kids.indexOf(ref) : this.kids.length;
+    assert.ok(i >= 0, "reference node is a child");
+    this.kids.splice(i, 0, node);
+    node.parent = this;
+  }
+  removeChild(node) {
+    this.kids.splice(this.kids.indexOf(node), 1);
+    node.parent = null;
+    this.removed.push(node.name);
+  }
+  names() { return this.kids.map((k) => k.name); }
+}
+class FakeNode {
+  constructor(name) { this.name = name; this.parent = null; }
+  get nextSibling() {
+    const kids = this.parent.kids;
+    return kids[kids.indexOf(this) + 1] ?? null;
+  }
+}
+
+test("setChildren: reaches the wanted order and never takes out a node that stays in place", () => {
+  const el = new FakeParent(["a", "b", "c", "d"]);
+  const [a, b, c, d] = el.kids;
+  // A new node on top: the others are not moved.
+  const n = new FakeNode("n");
+  setChildren(el, [n, a, b, c, d]);
+  assert.deepEqual(el.names(), ["n", "a", "b", "c", "d"]);
+  assert.deepEqual(el.removed, []);
+  // One dropped: only it goes.
+  setChildren(el, [n, a, c, d]);
+  assert.deepEqual(el.names(), ["n", "a", "c", "d"]);
+  assert.deepEqual(el.removed, ["b"]);
+  // The same order again: nothing happens.
+  el.removed = [];
+  setChildren(el, [n, a, c, d]);
+  assert.deepEqual(el.removed, []);
+  // A reorder and a shrink still end in the wanted order.
+  setChildren(el, [d, c]);
+  assert.deepEqual(el.names(), ["d", "c"]);
+  setChildren(el, []);
+  assert.deepEqual(el.names(), []);
 });

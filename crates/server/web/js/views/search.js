@@ -2,7 +2,7 @@
 // the query language's filters (docs/search.md), answered by a live `search`
 // subscription: the best hits, then new matching items as agents write them.
 
-import { h, clear, providerBadge, relativeTime, PROVIDERS } from "../dom.js";
+import { h, clear, setChildren, providerBadge, relativeTime, PROVIDERS } from "../dom.js";
 
 const KINDS = ["user", "assistant", "reasoning", "tool", "plan", "error"];
 const LIMIT = 100;
@@ -50,7 +50,12 @@ export function mountSearch(root, { rpc, params, setParams }) {
 
   let sub = null;
   let hits = new Map();   // item_id -> hit
+  // The element drawn for each hit object: a delivery replaces only the
+  // hits it carries, so the others keep their elements (and a hover, a
+  // selection or a pending click on them) instead of being redrawn.
+  let drawn = new WeakMap();
   let timer = 0;
+  let arrivals = 0;       // live matches seen, to order them newest first
 
   function changed() {
     clearTimeout(timer);
@@ -62,6 +67,7 @@ export function mountSearch(root, { rpc, params, setParams }) {
     setParams(Object.fromEntries(Object.entries(form).filter(([, v]) => v)));
     if (sub) { sub.close(); sub = null; }
     hits = new Map();
+    drawn = new WeakMap();
     clear(results);
     const query = buildQuery(form);
     if (!form.q.trim()) {
@@ -73,9 +79,13 @@ export function mountSearch(root, { rpc, params, setParams }) {
       if (sub !== mine) return;
       if (d.snapshot) hits = new Map();
       for (const hit of d.hits || []) {
-        const fresh = !d.snapshot && !hits.has(hit.item_id);
-        hits.set(hit.item_id, { ...hit, fresh });
+        const old = hits.get(hit.item_id);
+        const fresh = !d.snapshot && (!old || old.fresh);
+        // A live match moves to the end of the map: the newest last.
+        hits.delete(hit.item_id);
+        hits.set(hit.item_id, { ...hit, fresh, arrived: fresh ? ++arrivals : 0 });
       }
+      dropOldLive();
       show(query);
     }, (e) => {
       if (sub !== mine) return;
@@ -86,11 +96,26 @@ export function mountSearch(root, { rpc, params, setParams }) {
     summary.classList.remove("error");
   }
 
+  /** A page left open while agents write keeps the newest LIMIT live matches. */
+  function dropOldLive() {
+    let live = 0;
+    for (const hit of hits.values()) live += hit.fresh;
+    for (const [id, hit] of hits) {
+      if (live <= LIMIT) break;
+      if (hit.fresh) { hits.delete(id); live--; }
+    }
+  }
+
   function show(query) {
-    // Snapshot hits are best first; live matches arrive later and go on top.
-    const list = [...hits.values()].sort((a, b) => (b.fresh - a.fresh) || (b.score - a.score));
+    // Snapshot hits are best first; live matches go on top, newest first.
+    const list = [...hits.values()].sort((a, b) => (b.arrived - a.arrived) || (b.score - a.score));
     summary.textContent = `${list.length}${list.length >= LIMIT ? "+" : ""} hits for ${query}`;
-    clear(results).append(...list.map(renderHit));
+    const els = list.map((hit) => {
+      let el = drawn.get(hit);
+      if (!el) { el = renderHit(hit); drawn.set(hit, el); }
+      return el;
+    });
+    setChildren(results, els);
   }
 
   function renderHit(hit) {

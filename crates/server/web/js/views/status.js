@@ -1,9 +1,10 @@
 // The status page: per-provider figures and errors from a live `status`
 // subscription, and the controls: enable/disable a provider, two-way
 // write-back, a full rescan, a backfill with a progress bar (`job`
-// notifications; the status document's `jobs` after a reload).
+// notifications; the status document's `jobs` after a reload). Everything is
+// made once and updated in place: pushes come up to 4 times a second.
 
-import { h, clear, formatInt, formatBytes, relativeTime, providerBadge } from "../dom.js";
+import { h, clear, setChildren, formatInt, formatBytes, relativeTime, providerBadge } from "../dom.js";
 
 export function mountStatus(root, { rpc }) {
   const summary = h("div.status-summary");
@@ -59,17 +60,32 @@ export function mountStatus(root, { rpc }) {
     tbody));
   const rows = new Map();   // provider -> {tr, enabled, cells, backfill}
 
+  // The summary's boxes, made once; a push only changes their values.
+  const facts = new Map();   // name -> value element
+  function setFact(name, value) {
+    let el = facts.get(name);
+    if (!el) {
+      el = h("div.fact-value");
+      facts.set(name, el);
+      summary.append(h("div.fact-box", el, h("div.fact-name", name)));
+    }
+    setText(el, value);
+  }
+
   function render() {
     if (!status) return;
     const s = status;
     const total = (f) => s.providers.reduce((n, p) => n + (p[f] || 0), 0);
-    clear(summary).append(
-      fact("revision", formatInt(s.revision)), fact("threads", formatInt(total("threads"))),
-      fact("items", formatInt(total("items"))), fact("read", formatBytes(total("bytes_ingested"))),
-      fact("errors", formatInt(total("errors"))), fact("clients", formatInt(s.clients)),
-      fact("search index at", formatInt(s.search_indexed_revision)),
-      fact("failed batches", formatInt(s.failed_batches)), fact("version", s.version),
-      fact("up", `${Math.round(s.uptime_ms / 1000)} s`));
+    setFact("revision", formatInt(s.revision));
+    setFact("threads", formatInt(total("threads")));
+    setFact("items", formatInt(total("items")));
+    setFact("read", formatBytes(total("bytes_ingested")));
+    setFact("errors", formatInt(total("errors")));
+    setFact("clients", formatInt(s.clients));
+    setFact("search index at", formatInt(s.search_indexed_revision));
+    setFact("failed batches", formatInt(s.failed_batches));
+    setFact("version", s.version);
+    setFact("up", `${Math.round(s.uptime_ms / 1000)} s`);
     rescan.disabled = busy;
     backfillAll.disabled = busy;
     twoWay.disabled = busy;
@@ -80,7 +96,13 @@ export function mountStatus(root, { rpc }) {
     const all = new Map(s.jobs.map((j) => [j.job_id, j]));
     for (const [id, j] of live) all.set(id, j);
     const list = [...all.values()].sort((a, b) => b.job_id - a.job_id).slice(0, 16);
-    clear(jobs).append(list.length ? h("ul.job-list", list.map(jobRow)) : h("p.dim", "No jobs yet."));
+    if (!list.length) {
+      if (!jobs.firstChild || jobs.firstChild === jobList) jobs.replaceChildren(h("p.dim", "No jobs yet."));
+      return;
+    }
+    if (jobs.firstChild !== jobList) jobs.replaceChildren(jobList);
+    for (const id of jobRows.keys()) if (!all.has(id)) jobRows.delete(id);
+    setChildren(jobList, list.map(updateJob));
   }
 
   function updateRow(p) {
@@ -113,30 +135,56 @@ export function mountStatus(root, { rpc }) {
     row.enabled.disabled = busy;
     row.backfill.disabled = busy || !on;
     const [files, threads, items, read, errors, lastError, watching] = row.cells;
-    files.textContent = formatInt(p.files);
-    threads.textContent = formatInt(p.threads);
-    items.textContent = formatInt(p.items);
-    read.textContent = formatBytes(p.bytes_ingested);
-    errors.textContent = formatInt(p.errors);
+    setText(files, formatInt(p.files));
+    setText(threads, formatInt(p.threads));
+    setText(items, formatInt(p.items));
+    setText(read, formatBytes(p.bytes_ingested));
+    setText(errors, formatInt(p.errors));
     errors.classList.toggle("bad", p.errors > 0);
     lastError.className = "last-error";
-    clear(lastError).append(p.last_error || w.last_error
-      ? h("div", h("div.error-text", p.last_error || w.last_error),
-        p.last_error_file && h("div.mono.dim", p.last_error_file),
-        p.last_error_at && h("div.dim", relativeTime(p.last_error_at)))
-      : h("span.dim", "none"));
+    // Redrawn only when the error changes, so its text can be selected
+    // and copied while pushes arrive; its age is kept current.
+    const error = p.last_error || w.last_error;
+    const errorKey = error ? JSON.stringify([error, p.last_error_file, p.last_error_at]) : "";
+    if (row.errorKey !== errorKey || !lastError.firstChild) {
+      row.errorKey = errorKey;
+      row.errorAge = p.last_error_at ? h("div.dim") : null;
+      clear(lastError).append(error
+        ? h("div", h("div.error-text", error), p.last_error_file && h("div.mono.dim", p.last_error_file), row.errorAge)
+        : h("span.dim", "none"));
+    }
+    if (row.errorAge) setText(row.errorAge, relativeTime(p.last_error_at));
     watching.className = "dim";
     const roots = w.watched_roots || [];
-    clear(watching).append(roots.length ? h("span.mono", { title: roots.join("\n") }, `${roots.length} folder(s)`) : "not watched");
+    const rootsKey = roots.join("\n");
+    if (row.rootsKey !== rootsKey || !watching.firstChild) {
+      row.rootsKey = rootsKey;
+      clear(watching).append(roots.length ? h("span.mono", { title: rootsKey }, `${roots.length} folder(s)`) : "not watched");
+    }
   }
 
-  function jobRow(j) {
+  // Job rows, made once per job and updated in place.
+  const jobList = h("ul.job-list");
+  const jobRows = new Map();   // job_id -> {li, bar, figures, state, error}
+
+  function updateJob(j) {
+    let row = jobRows.get(j.job_id);
+    if (!row) {
+      row = { bar: h("progress", { max: "1" }), figures: h("span.job-figures"), state: h("span.job-state"), error: h("span.error-text") };
+      row.li = h("li.job", { dataset: { job: j.job_id, kind: j.kind } },
+        h("span.job-name", `#${j.job_id} ${j.kind}`), row.bar, row.figures, row.state, row.error);
+      jobRows.set(j.job_id, row);
+    }
     const fraction = j.bytes_total ? j.bytes_done / j.bytes_total : j.files_total ? j.files_done / j.files_total : j.state === "done" ? 1 : 0;
-    const bar = h("progress", { max: "1", value: String(Math.min(1, fraction)) });
-    return h(`li.job.job-${j.state}`, { dataset: { job: j.job_id, kind: j.kind, state: j.state } },
-      h("span.job-name", `#${j.job_id} ${j.kind}`), bar,
-      h("span.job-figures", `${formatInt(j.files_done)}/${formatInt(j.files_total)} files · ${formatBytes(j.bytes_done)}/${formatBytes(j.bytes_total)}`),
-      h("span.job-state", j.state), j.error && h("span.error-text", j.error));
+    const value = String(Math.min(1, fraction));
+    if (row.bar.getAttribute("value") !== value) row.bar.setAttribute("value", value);
+    row.li.className = `job job-${j.state}`;
+    if (row.li.dataset.state !== j.state) row.li.dataset.state = j.state;
+    setText(row.figures, `${formatInt(j.files_done)}/${formatInt(j.files_total)} files · ${formatBytes(j.bytes_done)}/${formatBytes(j.bytes_total)}`);
+    setText(row.state, j.state);
+    setText(row.error, j.error || "");
+    row.error.hidden = !j.error;
+    return row.li;
   }
 
   const sub = rpc.subscribe({ type: "status" }, (d) => {
@@ -154,6 +202,7 @@ export function mountStatus(root, { rpc }) {
   };
 }
 
-function fact(name, value) {
-  return h("div.fact-box", h("div.fact-value", value), h("div.fact-name", name));
+/** Set an element's text only when it differs (a same-text write would still replace its text node). */
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
 }
