@@ -2,12 +2,11 @@
 //! Anthropic Messages API.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::Duration;
+use std::process::Command;
 
 use serde_json::Value;
 
-use crate::process::{self, keep_sessions, minimal_env, timeout_from_env};
+use crate::process::{self, keep_sessions, minimal_env, timeout_from_env, AgentProcess};
 use crate::{ensure_agents_installed, repo_root, MockModel};
 
 /// `<repo>/node_modules/.bin/claude` (npm `@anthropic-ai/claude-code`, a native binary).
@@ -54,33 +53,26 @@ pub fn claude_session_files(config_dir: &Path) -> Vec<PathBuf> {
 /// The result of one `claude -p` run.
 #[derive(Debug)]
 pub struct ClaudeRun {
-    pub output: Output,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
-    pub timed_out: bool,
+    /// The process: output, time, whether it timed out (also reachable through `Deref`).
+    pub process: AgentProcess,
     /// `CLAUDE_CONFIG_DIR` of the run (`<home>/.claude`).
     pub config_dir: PathBuf,
     pub cwd: PathBuf,
 }
 
-impl ClaudeRun {
-    pub fn success(&self) -> bool {
-        !self.timed_out && self.output.status.success()
-    }
+impl std::ops::Deref for ClaudeRun {
+    type Target = AgentProcess;
 
-    /// Panics (printing stdout/stderr) unless claude exited 0 in time.
+    fn deref(&self) -> &AgentProcess {
+        &self.process
+    }
+}
+
+impl ClaudeRun {
+    /// Panics (printing stdout/stderr) unless the agent exited 0 in time.
     #[track_caller]
     pub fn assert_success(self) -> Self {
-        assert!(
-            self.success(),
-            "claude -p failed (status {:?}, timed out: {}) after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.output.status.code(),
-            self.timed_out,
-            self.elapsed,
-            self.stdout,
-            self.stderr
-        );
+        self.process.assert_success();
         self
     }
 
@@ -193,14 +185,10 @@ pub fn claude_run(home: &Path, mock: &MockModel, cwd: &Path, args: &[&str]) -> C
     }
 
     let timeout = timeout_from_env(&["TINYVEX_CLAUDE_TIMEOUT_SECS", "TINYVEX_AGENT_TIMEOUT_SECS"]);
-    let (output, elapsed, timed_out) = process::run(cmd, timeout, "claude");
+    let process = process::run(cmd, timeout, "claude -p");
     keep_sessions("claude", &config_dir, &claude_session_files(&config_dir));
     ClaudeRun {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        output,
-        elapsed,
-        timed_out,
+        process,
         config_dir,
         cwd: cwd.to_path_buf(),
     }

@@ -1,10 +1,9 @@
 //! Running the real, pinned `codex` CLI against a [`MockModel`].
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::Duration;
+use std::process::Command;
 
-use crate::process::{self, keep_sessions, minimal_env, timeout_from_env};
+use crate::process::{self, keep_sessions, minimal_env, timeout_from_env, AgentProcess};
 use crate::{ensure_agents_installed, repo_root, MockModel};
 
 /// Model slug written to the config (a real slug, so Codex picks its normal tools/prompt).
@@ -83,31 +82,24 @@ pub fn rollout_files(codex_home: &Path) -> Vec<PathBuf> {
 /// The result of one `codex exec` run.
 #[derive(Debug)]
 pub struct CodexRun {
-    pub output: Output,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
-    pub timed_out: bool,
+    /// The process: output, time, whether it timed out (also reachable through `Deref`).
+    pub process: AgentProcess,
     pub codex_home: PathBuf,
 }
 
-impl CodexRun {
-    pub fn success(&self) -> bool {
-        !self.timed_out && self.output.status.success()
-    }
+impl std::ops::Deref for CodexRun {
+    type Target = AgentProcess;
 
-    /// Panics (printing stdout/stderr) unless codex exited 0 in time.
+    fn deref(&self) -> &AgentProcess {
+        &self.process
+    }
+}
+
+impl CodexRun {
+    /// Panics (printing stdout/stderr) unless the agent exited 0 in time.
     #[track_caller]
     pub fn assert_success(self) -> Self {
-        assert!(
-            self.success(),
-            "codex exec failed (status {:?}, timed out: {}) after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.output.status.code(),
-            self.timed_out,
-            self.elapsed,
-            self.stdout,
-            self.stderr
-        );
+        self.process.assert_success();
         self
     }
 
@@ -167,14 +159,10 @@ pub fn codex_exec(home: &Path, mock: &MockModel, cwd: &Path, args: &[&str]) -> C
         .env("TINYVEX_MOCK_API_KEY", "sk-mock");
 
     let timeout = timeout_from_env(&["TINYVEX_CODEX_TIMEOUT_SECS", "TINYVEX_AGENT_TIMEOUT_SECS"]);
-    let (output, elapsed, timed_out) = process::run(cmd, timeout, "codex");
+    let process = process::run(cmd, timeout, "codex exec");
     keep_sessions("codex", &codex_home, &rollout_files(&codex_home));
     CodexRun {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        output,
-        elapsed,
-        timed_out,
+        process,
         codex_home,
     }
 }

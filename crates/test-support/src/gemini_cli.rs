@@ -2,12 +2,11 @@
 //! Gemini API (`GOOGLE_GEMINI_BASE_URL`, API-key auth).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::Duration;
+use std::process::Command;
 
 use serde_json::{json, Value};
 
-use crate::process::{self, keep_sessions, minimal_env, timeout_from_env};
+use crate::process::{self, keep_sessions, minimal_env, timeout_from_env, AgentProcess};
 use crate::{ensure_agents_installed, repo_root, MockModel};
 
 /// The model passed with `--model`. A concrete model (not `auto`), so the CLI skips its
@@ -70,40 +69,30 @@ pub fn gemini_chat_files(home: &Path) -> Vec<PathBuf> {
 /// The result of one `gemini` run.
 #[derive(Debug)]
 pub struct GeminiRun {
-    pub output: Output,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
-    pub timed_out: bool,
+    /// The process: output, time, whether it timed out (also reachable through `Deref`).
+    pub process: AgentProcess,
     pub home: PathBuf,
 }
 
-impl GeminiRun {
-    pub fn success(&self) -> bool {
-        !self.timed_out && self.output.status.success()
-    }
+impl std::ops::Deref for GeminiRun {
+    type Target = AgentProcess;
 
-    /// Panics (printing stdout/stderr) unless gemini exited 0 in time.
+    fn deref(&self) -> &AgentProcess {
+        &self.process
+    }
+}
+
+impl GeminiRun {
+    /// Panics (printing stdout/stderr) unless the agent exited 0 in time.
     #[track_caller]
     pub fn assert_success(self) -> Self {
-        assert!(
-            self.success(),
-            "gemini failed (status {:?}, timed out: {}) after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.output.status.code(),
-            self.timed_out,
-            self.elapsed,
-            self.stdout,
-            self.stderr
-        );
+        self.process.assert_success();
         self
     }
 
     /// The `--output-format stream-json` events (one JSON object per line).
     pub fn events(&self) -> Vec<Value> {
-        self.stdout
-            .lines()
-            .filter_map(|line| serde_json::from_str(line.trim()).ok())
-            .collect()
+        self.json_lines()
     }
 
     /// The session id (UUID) from the `init` event.
@@ -181,14 +170,10 @@ pub fn gemini_run(home: &Path, mock: &MockModel, cwd: &Path, args: &[&str]) -> G
     .env("GEMINI_CLI_TRUST_WORKSPACE", "true")
     .env("GEMINI_CLI_NO_RELAUNCH", "true");
     let timeout = timeout_from_env(&["TINYVEX_GEMINI_TIMEOUT_SECS", "TINYVEX_AGENT_TIMEOUT_SECS"]);
-    let (output, elapsed, timed_out) = process::run(cmd, timeout, "gemini");
+    let process = process::run(cmd, timeout, "gemini");
     keep_sessions("gemini", &gemini_dir(home), &gemini_chat_files(home));
     GeminiRun {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        output,
-        elapsed,
-        timed_out,
+        process,
         home: home.to_path_buf(),
     }
 }

@@ -72,7 +72,7 @@ pub use opencode::{
     opencode_bin, opencode_data_dir, opencode_export, opencode_run, opencode_session_files,
     write_opencode_config, OpenCodeRun, OPENCODE_MODEL,
 };
-pub use process::keep_sessions;
+pub use process::{keep_sessions, AgentProcess};
 
 /// The workspace root (the directory holding the root `Cargo.toml` and `package.json`).
 pub fn repo_root() -> PathBuf {
@@ -159,13 +159,12 @@ fn run_script_once(done: &OnceLock<Result<(), String>>, script: &str, what: &str
 
 /// Runs `cmd` with a minimal environment (`PATH`, `TMPDIR`, `TZ`, `SHELL`, `LANG=C.UTF-8`,
 /// plus the variables set on `cmd` before the call) in its own process group until it exits
-/// or `timeout` passes, then kills the whole group. Returns the output, the time taken and
-/// whether it timed out.
+/// or `timeout` passes, then kills the whole group.
 pub fn run_with_timeout(
     mut cmd: Command,
     timeout: std::time::Duration,
-    what: &str,
-) -> (std::process::Output, std::time::Duration, bool) {
+    what: &'static str,
+) -> AgentProcess {
     let kept: Vec<_> = cmd
         .get_envs()
         .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))

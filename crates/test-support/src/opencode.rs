@@ -3,12 +3,12 @@
 //! OpenCode bundles).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::process::{self, keep_sessions, minimal_env, timeout_from_env};
+use crate::process::{self, keep_sessions, minimal_env, timeout_from_env, AgentProcess};
 use crate::{ensure_agents_installed, repo_root, MockModel};
 
 /// Model id of the mock provider, as OpenCode names it (`<provider>/<model>`).
@@ -61,40 +61,30 @@ pub fn write_opencode_config(home: &Path, mock: &MockModel) {
 /// The result of one `opencode run` run.
 #[derive(Debug)]
 pub struct OpenCodeRun {
-    pub output: Output,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
-    pub timed_out: bool,
+    /// The process: output, time, whether it timed out (also reachable through `Deref`).
+    pub process: AgentProcess,
     pub home: PathBuf,
 }
 
-impl OpenCodeRun {
-    pub fn success(&self) -> bool {
-        !self.timed_out && self.output.status.success()
-    }
+impl std::ops::Deref for OpenCodeRun {
+    type Target = AgentProcess;
 
-    /// Panics (printing stdout/stderr) unless opencode exited 0 in time.
+    fn deref(&self) -> &AgentProcess {
+        &self.process
+    }
+}
+
+impl OpenCodeRun {
+    /// Panics (printing stdout/stderr) unless the agent exited 0 in time.
     #[track_caller]
     pub fn assert_success(self) -> Self {
-        assert!(
-            self.success(),
-            "opencode run failed (status {:?}, timed out: {}) after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.output.status.code(),
-            self.timed_out,
-            self.elapsed,
-            self.stdout,
-            self.stderr
-        );
+        self.process.assert_success();
         self
     }
 
     /// The `--format json` events on stdout (one JSON object per line).
     pub fn events(&self) -> Vec<Value> {
-        self.stdout
-            .lines()
-            .filter_map(|line| serde_json::from_str(line.trim()).ok())
-            .collect()
+        self.json_lines()
     }
 
     /// The session id (`ses_…`): `sessionID` of the first event that has one.
@@ -204,15 +194,11 @@ pub fn opencode_run(home: &Path, mock: &MockModel, cwd: &Path, args: &[&str]) ->
         "TINYVEX_OPENCODE_TIMEOUT_SECS",
         "TINYVEX_AGENT_TIMEOUT_SECS",
     ]);
-    let (output, elapsed, timed_out) = process::run(cmd, timeout, "opencode");
+    let process = process::run(cmd, timeout, "opencode run");
     let files = opencode_session_files(home);
     keep_sessions("opencode", &opencode_data_dir(home), &files);
     OpenCodeRun {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        output,
-        elapsed,
-        timed_out,
+        process,
         home: home.to_path_buf(),
     }
 }
@@ -222,13 +208,9 @@ pub fn opencode_run(home: &Path, mock: &MockModel, cwd: &Path, args: &[&str]) ->
 pub fn opencode_export(home: &Path, cwd: &Path, session_id: &str) -> Value {
     let mut cmd = opencode_command(home, cwd);
     cmd.args(["export", "--pure", session_id]);
-    let (output, _, timed_out) = process::run(cmd, Duration::from_secs(60), "opencode export");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        !timed_out && output.status.success(),
-        "opencode export failed: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let export = process::run(cmd, Duration::from_secs(60), "opencode export");
+    export.assert_success();
+    let stdout = &export.stdout;
     // Anything before the JSON document (e.g. a status line) is skipped.
     let start = stdout.find('{').unwrap_or(0);
     serde_json::from_str(&stdout[start..])

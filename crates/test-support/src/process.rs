@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 /// Default kill timeout of one agent run; `TINYVEX_AGENT_TIMEOUT_SECS` overrides it (and
 /// `TINYVEX_CODEX_TIMEOUT_SECS` for codex, kept for compatibility).
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -39,9 +41,54 @@ pub(crate) fn minimal_env(cmd: &mut Command) {
     }
 }
 
+/// What one run of an agent's CLI left: its output (also as text), how long it took and
+/// whether it was killed at the timeout. Each agent's run type (`ClaudeRun`, `CodexRun`, ...)
+/// derefs to it and adds where the agent wrote its sessions.
+#[derive(Debug)]
+pub struct AgentProcess {
+    pub output: Output,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+    pub timed_out: bool,
+    /// The command, for messages (`claude -p`, `codex exec`, ...).
+    pub what: &'static str,
+}
+
+impl AgentProcess {
+    /// Exited 0 before the timeout.
+    pub fn success(&self) -> bool {
+        !self.timed_out && self.output.status.success()
+    }
+
+    /// Panics (printing stdout/stderr) unless the agent exited 0 in time.
+    #[track_caller]
+    pub fn assert_success(&self) {
+        assert!(
+            self.success(),
+            "{} failed (status {:?}, timed out: {}) after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.what,
+            self.output.status.code(),
+            self.timed_out,
+            self.elapsed,
+            self.stdout,
+            self.stderr
+        );
+    }
+
+    /// The JSON value of each stdout line that holds one (event streams print one per
+    /// line); other lines are skipped.
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .filter_map(|line| serde_json::from_str(line.trim()).ok())
+            .collect()
+    }
+}
+
 /// Runs `cmd` (prepared by [`minimal_env`]) to completion or until `timeout`, then kills its
-/// process group. Returns the output, the elapsed time and whether it timed out.
-pub(crate) fn run(mut cmd: Command, timeout: Duration, what: &str) -> (Output, Duration, bool) {
+/// process group.
+pub(crate) fn run(mut cmd: Command, timeout: Duration, what: &'static str) -> AgentProcess {
     let started = Instant::now();
     let mut child = cmd
         .spawn()
@@ -90,7 +137,14 @@ pub(crate) fn run(mut cmd: Command, timeout: Duration, what: &str) -> (Output, D
         stdout: join(stdout),
         stderr: join(stderr),
     };
-    (output, elapsed, timed_out)
+    AgentProcess {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        output,
+        elapsed,
+        timed_out,
+        what,
+    }
 }
 
 /// When `TINYVEX_KEEP_SESSIONS=<dir>` is set, copies `files` (session files an agent wrote

@@ -48,16 +48,9 @@ fn web_ui_unit_e2e_and_perf_tests_in_headless_chromium() {
              their own sessions only"
         ),
     }
-    let (output, elapsed, timed_out) =
-        tinyvex_test_support::run_with_timeout(cmd, TIMEOUT, "node --test (web UI)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        !timed_out && output.status.success(),
-        "web UI tests failed ({}, {elapsed:?}{}):\n{stdout}\n{stderr}",
-        output.status,
-        if timed_out { ", timed out" } else { "" },
-    );
+    let run = tinyvex_test_support::run_with_timeout(cmd, TIMEOUT, "node --test (web UI)");
+    run.assert_success();
+    let stdout = &run.stdout;
     // The runner's summary must show tests that ran and passed, not an empty run.
     let passed = stdout
         .lines()
