@@ -188,6 +188,34 @@ impl Service {
 
     /// Make the notify watches match the enabled providers' existing roots.
     fn refresh_watches(&mut self) {
+        // A missing root can appear after the check that found it missing
+        // and before the watch on its nearest ancestor (the anchor) that
+        // would have reported it: an agent creating `~/.codex` and then
+        // `~/.codex/sessions` right away. Nothing would then say so until
+        // the next periodic rescan, so look again once the anchors are in
+        // place (a few times at most: a root that cannot be watched stays
+        // unwatched).
+        for _ in 0..3 {
+            self.watch_roots();
+            if !self.unwatched_root_exists() {
+                break;
+            }
+        }
+    }
+
+    /// Whether an enabled provider has a root that exists but is not watched.
+    fn unwatched_root_exists(&self) -> bool {
+        self.providers.iter().enumerate().any(|(i, provider)| {
+            self.enabled[i]
+                && provider
+                    .roots()
+                    .iter()
+                    .any(|root| root.is_dir() && !self.watched[i].contains(root))
+        })
+    }
+
+    /// One round of [`Service::refresh_watches`].
+    fn watch_roots(&mut self) {
         for i in 0..self.providers.len() {
             let wanted: Vec<PathBuf> = if self.enabled[i] {
                 self.providers[i].roots()
