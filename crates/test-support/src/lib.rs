@@ -67,7 +67,9 @@ pub use gemini_cli::{
     gemini_bin, gemini_chat_files, gemini_dir, gemini_run, write_gemini_settings, GeminiRun,
     GEMINI_MODEL,
 };
-pub use mock_model::{MockModel, PlanStatus, PlanStep, RecordedRequest, Reply, SIDE_REPLY_TEXT};
+pub use mock_model::{
+    AnswerGate, MockModel, PlanStatus, PlanStep, RecordedRequest, Reply, SIDE_REPLY_TEXT,
+};
 pub use opencode::{
     opencode_bin, opencode_data_dir, opencode_export, opencode_run, opencode_session_files,
     write_opencode_config, OpenCodeRun, OPENCODE_MODEL,

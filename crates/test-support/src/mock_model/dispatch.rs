@@ -88,17 +88,17 @@ pub(super) fn handle(stream: TcpStream, state: &Mutex<State>) -> std::io::Result
             if answer.is_none() {
                 state.overrun += 1;
             }
-            Some((n + 1, answer, state.delays.get(&(n + 1)).copied()))
+            Some((n + 1, answer, state.holds.get(&(n + 1)).cloned()))
         } else {
             None
         }
     };
 
-    let Some((n, answer, delay)) = answer else {
+    let Some((n, answer, hold)) = answer else {
         return side_answer(&stream, &request.method, &path, &body);
     };
-    if let Some(delay) = delay {
-        std::thread::sleep(delay);
+    if let Some((gate, max)) = hold {
+        gate.wait(max);
     }
     let items = answer.unwrap_or_else(|| {
         vec![Reply::text(format!(

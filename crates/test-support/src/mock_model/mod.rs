@@ -8,7 +8,7 @@ mod reply;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -42,9 +42,30 @@ struct State {
     overrun: usize,
     model_requests: Vec<Value>,
     all: Vec<RecordedRequest>,
-    /// Pause before answering scripted request n (1-based), to keep an agent
-    /// running mid-turn while a test watches its session file grow.
-    delays: std::collections::HashMap<usize, std::time::Duration>,
+    /// Answers held back (scripted request n, 1-based), to keep an agent running mid-turn
+    /// while a test watches what it wrote so far: until the gate opens, at most that long.
+    holds: std::collections::HashMap<usize, (AnswerGate, Duration)>,
+}
+
+/// Opens a held answer (see [`MockModel::hold_answer`]). Cheap to clone.
+#[derive(Clone, Default)]
+pub struct AnswerGate(Arc<(Mutex<bool>, Condvar)>);
+
+impl AnswerGate {
+    /// Let the held answer go (now, or as soon as it is asked for).
+    pub fn open(&self) {
+        let (open, changed) = &*self.0;
+        *open.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        changed.notify_all();
+    }
+
+    pub(crate) fn wait(&self, max: Duration) {
+        let (open, changed) = &*self.0;
+        let guard = open.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = changed
+            .wait_timeout_while(guard, max, |open| !*open)
+            .unwrap_or_else(|e| e.into_inner());
+    }
 }
 
 /// A mock model API on `127.0.0.1:<random port>`, answering scripted model requests from a
@@ -134,9 +155,13 @@ impl MockModel {
         self.lock().overrun
     }
 
-    /// Wait `delay` before answering scripted model request `n` (1-based).
-    pub fn delay_answer(&self, n: usize, delay: std::time::Duration) {
-        self.lock().delays.insert(n, delay);
+    /// Hold back the answer to scripted model request `n` (1-based) until the returned gate
+    /// opens, or `max` passes: the agent stays mid-turn exactly as long as a test needs to see
+    /// what it wrote so far, however slow the machine, and no longer.
+    pub fn hold_answer(&self, n: usize, max: Duration) -> AnswerGate {
+        let gate = AnswerGate::default();
+        self.lock().holds.insert(n, (gate.clone(), max));
+        gate
     }
 
     /// Appends answers to the script (e.g. before a resumed second turn).

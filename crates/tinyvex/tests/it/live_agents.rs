@@ -2,9 +2,9 @@
 //! Code) runs against the mock model, and a subscribed WebSocket client
 //! receives every item, in order, while the agent is still running.
 //!
-//! The mock model holds its second answer back for a while, so the agent
-//! is provably mid-turn when the first items (user message, reasoning, tool
-//! call with its output) must already have reached the client.
+//! The mock model holds its second answer back until the client has seen
+//! the user message and the tool call (or a minute passed), so the agent is
+//! provably mid-turn when those items reach the client.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -15,15 +15,17 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tinyvex_test_support::{claude_run, codex_exec, ensure_agents_installed, MockModel, Reply};
+use tinyvex_test_support::{
+    claude_run, codex_exec, ensure_agents_installed, AnswerGate, MockModel, Reply,
+};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-/// How long the mock holds back the answer to the request after the tool call:
-/// the window in which the user item and the tool call must reach the client.
-/// 2.5 s was once too short for the Claude run in CI, with other real-agent
-/// tests running beside it on two cores.
-const HOLD: Duration = Duration::from_secs(6);
+/// How long the mock holds back the answer to the request after the tool call
+/// at most: the client opens it as soon as it has seen the user item and the
+/// tool call. A fixed hold (2.5 s, then 6 s) was sometimes too short in CI,
+/// with the browser and other real-agent tests on the same two cores.
+const HOLD_MAX: Duration = Duration::from_secs(60);
 
 /// `tinyvex serve` on a free port over `home` (store:
 /// `<home>/tinyvex/data.sqlite3`), stopped with SIGTERM on drop.
@@ -142,6 +144,7 @@ async fn watch_agent(
     running: Arc<AtomicBool>,
     subscribed: std::sync::mpsc::Sender<()>,
     answer: &str,
+    held: AnswerGate,
 ) -> (Vec<Seen>, Vec<Value>) {
     let mut ws = connect(serve).await;
     let mut aside = Vec::new();
@@ -200,6 +203,13 @@ async fn watch_agent(
         .iter()
         .any(|s| s.kind == "assistant" && s.item["text"] == answer)
     {
+        // Seen mid-turn: let the agent finish.
+        if ["user", "tool_call"]
+            .iter()
+            .all(|kind| seen.iter().any(|s| s.kind == *kind))
+        {
+            held.open();
+        }
         let msg = match aside.is_empty() {
             false => aside.remove(0),
             true => next_json(&mut ws).await,
@@ -287,7 +297,7 @@ fn run_scenario(
         ],
         vec![Reply::text(answer)],
     ]));
-    mock.delay_answer(2, HOLD);
+    let held = mock.hold_answer(2, HOLD_MAX);
     let home = tempfile::tempdir().unwrap();
     let serve = Serve::start(home.path());
     let running = Arc::new(AtomicBool::new(true));
@@ -315,6 +325,7 @@ fn run_scenario(
         Arc::clone(&running),
         subscribed,
         answer,
+        held,
     ));
     agent.join().expect("agent thread");
     check(&seen, &stored, &["user", "tool_call"]);

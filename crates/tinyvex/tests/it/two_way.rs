@@ -366,7 +366,8 @@ fn codex_holds_the_writer_lock_that_the_mirror_takes() {
         vec![Reply::text("First answer.")],
         vec![Reply::text("Late answer.")],
     ]));
-    mock.delay_answer(2, Duration::from_secs(4));
+    // Codex waits for this answer (so holds its lock) until the probe is done.
+    let held = mock.hold_answer(2, Duration::from_secs(60));
     let home = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     let h = home.path().to_path_buf();
@@ -391,6 +392,7 @@ fn codex_holds_the_writer_lock_that_the_mirror_takes() {
         "codex does not hold its writer lock while it waits for the model"
     );
     drop(probe);
+    held.open();
     resumed.join().unwrap().assert_success();
     assert!(!lock.exists(), "codex removes its lock when done");
 
