@@ -41,8 +41,6 @@ pub(crate) struct RawKeep {
     /// Raw record bytes compressed so far, and what they compressed to.
     raw_in: AtomicU64,
     raw_out: AtomicU64,
-    /// Raw records not kept.
-    skipped: AtomicU64,
 }
 
 impl RawKeep {
@@ -56,7 +54,6 @@ impl RawKeep {
             read: AtomicU64::new(0),
             raw_in: AtomicU64::new(0),
             raw_out: AtomicU64::new(0),
-            skipped: AtomicU64::new(0),
         }
     }
 
@@ -83,16 +80,6 @@ impl RawKeep {
     pub(crate) fn compressed(&self, raw: u64, compressed: u64) {
         self.raw_in.fetch_add(raw, Ordering::Relaxed);
         self.raw_out.fetch_add(compressed, Ordering::Relaxed);
-    }
-
-    /// `records` raw records were not kept.
-    pub(crate) fn skipped(&self, records: u64) {
-        self.skipped.fetch_add(records, Ordering::Relaxed);
-    }
-
-    /// Raw records not kept so far.
-    pub(crate) fn skipped_records(&self) -> u64 {
-        self.skipped.load(Ordering::Relaxed)
     }
 }
 

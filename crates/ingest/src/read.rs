@@ -251,7 +251,7 @@ impl Ingestor<'_> {
                 raw,
                 item_events,
                 raw_not_kept: _,
-            } = split_batch(events, true, pass.raw_keep);
+            } = split_batch(events, Some(pass.raw_keep));
             sum.lines += raw.as_ref().map_or(0, |r| u64::from(r.records));
             sum.item_events += item_events;
             self.writer.submit(FileBatch {
@@ -298,13 +298,13 @@ impl Ingestor<'_> {
         }
         .encode();
         let bytes = end - pending.batch_start;
-        let keep_raw = pass.raw_keep.keep(bytes);
+        let raw_keep = pass.raw_keep.keep(bytes).then_some(pass.raw_keep);
         let Split {
             events: items,
             raw,
             item_events,
             raw_not_kept,
-        } = split_batch(std::mem::take(&mut pending.events), keep_raw, pass.raw_keep);
+        } = split_batch(std::mem::take(&mut pending.events), raw_keep);
         sum.raw_not_kept += raw_not_kept;
         sum.bytes_read += bytes;
         sum.errors += pending.errors.len() as u64;
@@ -344,11 +344,12 @@ struct Split {
     raw_not_kept: u64,
 }
 
-/// Take the raw records out of `events` and compress them into one chunk
-/// (or drop them, when not `keep_raw`), and fold item patches of equal key
-/// ([`ItemPatch::coalesce`]). Done on the reading thread, by value, so the
-/// single writer only stores a blob and copies no patch.
-fn split_batch(events: Vec<ParsedEvent>, keep_raw: bool, raw_keep: &RawKeep) -> Split {
+/// Take the raw records out of `events` and compress them into one chunk,
+/// telling `raw_keep` how well they compressed (or drop them, when there is
+/// no `raw_keep`: the pass would prune them), and fold item patches of
+/// equal key ([`ItemPatch::coalesce`]). Done on the reading thread, by
+/// value, so the single writer only stores a blob and copies no patch.
+fn split_batch(events: Vec<ParsedEvent>, raw_keep: Option<&RawKeep>) -> Split {
     let mut others = Vec::new();
     let mut items = Vec::with_capacity(events.len());
     let mut raws = Vec::new();
@@ -366,15 +367,15 @@ fn split_batch(events: Vec<ParsedEvent>, keep_raw: bool, raw_keep: &RawKeep) -> 
             .into_iter()
             .map(|item| ParsedEvent::Item(item.into_owned())),
     );
-    let (raw, raw_not_kept) = if keep_raw {
-        let raw = tinyvex_store::raw::encode_raw(&raws);
-        if let Some(chunk) = &raw {
-            raw_keep.compressed(chunk.raw_bytes, chunk.data.len() as u64);
+    let (raw, raw_not_kept) = match raw_keep {
+        Some(raw_keep) => {
+            let raw = tinyvex_store::raw::encode_raw(&raws);
+            if let Some(chunk) = &raw {
+                raw_keep.compressed(chunk.raw_bytes, chunk.data.len() as u64);
+            }
+            (raw, 0)
         }
-        (raw, 0)
-    } else {
-        raw_keep.skipped(raws.len() as u64);
-        (None, raws.len() as u64)
+        None => (None, raws.len() as u64),
     };
     Split {
         events: others,

@@ -419,7 +419,7 @@ impl<'a> Ingestor<'a> {
                 raw_keep: &raw_keep,
             },
         )?;
-        let skipped = raw_keep.skipped_records();
+        let skipped: u64 = summaries.iter().map(|s| s.raw_not_kept).sum();
         if skipped > 0 {
             tracing::info!(
                 records = skipped,
