@@ -188,33 +188,26 @@ impl Service {
 
     /// Make the notify watches match the enabled providers' existing roots.
     fn refresh_watches(&mut self) {
-        // A missing root can appear after the check that found it missing
-        // and before the watch on its nearest ancestor (the anchor) that
-        // would have reported it: an agent creating `~/.codex` and then
-        // `~/.codex/sessions` right away. Nothing would then say so until
-        // the next periodic rescan, so look again once the anchors are in
-        // place (a few times at most: a root that cannot be watched stays
-        // unwatched).
+        // A root found missing can appear before the watch on its anchor
+        // that would have reported it (an agent making `~/.codex` and then
+        // `~/.codex/sessions` at once): then watch again, a few times at
+        // most, rather than leave it to the next periodic rescan.
         for _ in 0..3 {
             self.watch_roots();
-            if !self.unwatched_root_exists() {
+            if !self.refresh_anchors() {
                 break;
             }
         }
+        let mut stats = self.shared.stats();
+        let mut roots = Vec::new();
+        for (i, watched) in self.watched.iter().enumerate() {
+            stats[i].watched_roots = watched.iter().map(|r| r.display().to_string()).collect();
+            roots.extend(watched.iter().map(|r| (r.clone(), i)));
+        }
+        self.router = Router::new(roots);
     }
 
-    /// Whether an enabled provider has a root that exists but is not watched.
-    fn unwatched_root_exists(&self) -> bool {
-        self.providers.iter().enumerate().any(|(i, provider)| {
-            self.enabled[i]
-                && provider
-                    .roots()
-                    .iter()
-                    .any(|root| root.is_dir() && !self.watched[i].contains(root))
-        })
-    }
-
-    /// One round of [`Service::refresh_watches`].
+    /// Watch the enabled providers' existing roots, unwatch the others.
     fn watch_roots(&mut self) {
         for i in 0..self.providers.len() {
             let wanted: Vec<PathBuf> = if self.enabled[i] {
@@ -250,20 +243,22 @@ impl Service {
             }
             self.watched[i] = kept;
         }
-        self.refresh_anchors();
-        let mut stats = self.shared.stats();
-        let mut roots = Vec::new();
-        for (i, watched) in self.watched.iter().enumerate() {
-            stats[i].watched_roots = watched.iter().map(|r| r.display().to_string()).collect();
-            roots.extend(watched.iter().map(|r| (r.clone(), i)));
-        }
-        self.router = Router::new(roots);
     }
 
     /// Watch the nearest existing ancestor of every enabled root that does
-    /// not exist yet (non-recursively: only its own entries matter).
-    fn refresh_anchors(&mut self) {
+    /// not exist yet (non-recursively: only its own entries matter). True
+    /// when, once those watches are in place, one of those roots or a folder
+    /// on the way to it exists after all: it appeared unreported, and the
+    /// watches must be made again.
+    fn refresh_anchors(&mut self) -> bool {
+        let nearest = |root: &Path| {
+            root.ancestors()
+                .skip(1)
+                .find(|a| a.is_dir())
+                .map(Path::to_path_buf)
+        };
         let mut wanted = BTreeSet::new();
+        let mut missing = Vec::new();
         for (i, provider) in self.providers.iter().enumerate() {
             if !self.enabled[i] {
                 continue;
@@ -272,8 +267,9 @@ impl Service {
                 if root.is_dir() {
                     continue;
                 }
-                if let Some(anchor) = root.ancestors().skip(1).find(|a| a.is_dir()) {
-                    wanted.insert(anchor.to_path_buf());
+                if let Some(anchor) = nearest(&root) {
+                    wanted.insert(anchor.clone());
+                    missing.push((root, anchor));
                 }
             }
         }
@@ -292,6 +288,9 @@ impl Service {
             }
         }
         self.anchors = kept;
+        missing
+            .iter()
+            .any(|(root, anchor)| root.is_dir() || nearest(root).as_ref() != Some(anchor))
     }
 
     /// True when `path` (created or renamed) may be, or lead to, a root
