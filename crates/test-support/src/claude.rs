@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::process::{self, keep_sessions, minimal_env, timeout_from_env, AgentProcess};
+use crate::process::{self, agent_run, keep_sessions, minimal_env, timeout_from_env, ProcessRun};
 use crate::{ensure_agents_installed, repo_root, MockModel};
 
 /// `<repo>/node_modules/.bin/claude` (npm `@anthropic-ai/claude-code`, a native binary).
@@ -54,28 +54,15 @@ pub fn claude_session_files(config_dir: &Path) -> Vec<PathBuf> {
 #[derive(Debug)]
 pub struct ClaudeRun {
     /// The process: output, time, whether it timed out (also reachable through `Deref`).
-    pub process: AgentProcess,
+    pub process: ProcessRun,
     /// `CLAUDE_CONFIG_DIR` of the run (`<home>/.claude`).
     pub config_dir: PathBuf,
     pub cwd: PathBuf,
 }
 
-impl std::ops::Deref for ClaudeRun {
-    type Target = AgentProcess;
-
-    fn deref(&self) -> &AgentProcess {
-        &self.process
-    }
-}
+agent_run!(ClaudeRun);
 
 impl ClaudeRun {
-    /// Panics (printing stdout/stderr) unless the agent exited 0 in time.
-    #[track_caller]
-    pub fn assert_success(self) -> Self {
-        self.process.assert_success();
-        self
-    }
-
     /// The JSON objects printed on stdout (`--output-format stream-json`: one per line;
     /// `json` with `--verbose`: one array of the same events, flattened here). Non-JSON lines
     /// are skipped.

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::process::{self, keep_sessions, minimal_env, timeout_from_env, AgentProcess};
+use crate::process::{self, agent_run, keep_sessions, minimal_env, timeout_from_env, ProcessRun};
 use crate::{ensure_agents_installed, repo_root, MockModel};
 
 /// Model slug written to the config (a real slug, so Codex picks its normal tools/prompt).
@@ -83,26 +83,13 @@ pub fn rollout_files(codex_home: &Path) -> Vec<PathBuf> {
 #[derive(Debug)]
 pub struct CodexRun {
     /// The process: output, time, whether it timed out (also reachable through `Deref`).
-    pub process: AgentProcess,
+    pub process: ProcessRun,
     pub codex_home: PathBuf,
 }
 
-impl std::ops::Deref for CodexRun {
-    type Target = AgentProcess;
-
-    fn deref(&self) -> &AgentProcess {
-        &self.process
-    }
-}
+agent_run!(CodexRun);
 
 impl CodexRun {
-    /// Panics (printing stdout/stderr) unless the agent exited 0 in time.
-    #[track_caller]
-    pub fn assert_success(self) -> Self {
-        self.process.assert_success();
-        self
-    }
-
     /// The thread (session) id: from `session id: <uuid>` on stderr, or a `--json`
     /// `thread.started` line on stdout.
     pub fn thread_id(&self) -> Option<String> {

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
-use crate::process::{self, keep_sessions, minimal_env, timeout_from_env, AgentProcess};
+use crate::process::{self, agent_run, keep_sessions, minimal_env, timeout_from_env, ProcessRun};
 use crate::{ensure_agents_installed, repo_root, MockModel};
 
 /// The model passed with `--model`. A concrete model (not `auto`), so the CLI skips its
@@ -70,26 +70,13 @@ pub fn gemini_chat_files(home: &Path) -> Vec<PathBuf> {
 #[derive(Debug)]
 pub struct GeminiRun {
     /// The process: output, time, whether it timed out (also reachable through `Deref`).
-    pub process: AgentProcess,
+    pub process: ProcessRun,
     pub home: PathBuf,
 }
 
-impl std::ops::Deref for GeminiRun {
-    type Target = AgentProcess;
-
-    fn deref(&self) -> &AgentProcess {
-        &self.process
-    }
-}
+agent_run!(GeminiRun);
 
 impl GeminiRun {
-    /// Panics (printing stdout/stderr) unless the agent exited 0 in time.
-    #[track_caller]
-    pub fn assert_success(self) -> Self {
-        self.process.assert_success();
-        self
-    }
-
     /// The `--output-format stream-json` events (one JSON object per line).
     pub fn events(&self) -> Vec<Value> {
         self.json_lines()

@@ -74,7 +74,7 @@ pub use opencode::{
     opencode_bin, opencode_data_dir, opencode_export, opencode_run, opencode_session_files,
     write_opencode_config, OpenCodeRun, OPENCODE_MODEL,
 };
-pub use process::{keep_sessions, AgentProcess};
+pub use process::{keep_sessions, ProcessRun};
 
 /// The workspace root (the directory holding the root `Cargo.toml` and `package.json`).
 pub fn repo_root() -> PathBuf {
@@ -166,7 +166,7 @@ pub fn run_with_timeout(
     mut cmd: Command,
     timeout: std::time::Duration,
     what: &'static str,
-) -> AgentProcess {
+) -> ProcessRun {
     let kept: Vec<_> = cmd
         .get_envs()
         .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::process::{self, keep_sessions, minimal_env, timeout_from_env, AgentProcess};
+use crate::process::{self, agent_run, keep_sessions, minimal_env, timeout_from_env, ProcessRun};
 use crate::{ensure_agents_installed, repo_root, MockModel};
 
 /// Model id of the mock provider, as OpenCode names it (`<provider>/<model>`).
@@ -62,26 +62,13 @@ pub fn write_opencode_config(home: &Path, mock: &MockModel) {
 #[derive(Debug)]
 pub struct OpenCodeRun {
     /// The process: output, time, whether it timed out (also reachable through `Deref`).
-    pub process: AgentProcess,
+    pub process: ProcessRun,
     pub home: PathBuf,
 }
 
-impl std::ops::Deref for OpenCodeRun {
-    type Target = AgentProcess;
-
-    fn deref(&self) -> &AgentProcess {
-        &self.process
-    }
-}
+agent_run!(OpenCodeRun);
 
 impl OpenCodeRun {
-    /// Panics (printing stdout/stderr) unless the agent exited 0 in time.
-    #[track_caller]
-    pub fn assert_success(self) -> Self {
-        self.process.assert_success();
-        self
-    }
-
     /// The `--format json` events on stdout (one JSON object per line).
     pub fn events(&self) -> Vec<Value> {
         self.json_lines()

@@ -41,11 +41,12 @@ pub(crate) fn minimal_env(cmd: &mut Command) {
     }
 }
 
-/// What one run of an agent's CLI left: its output (also as text), how long it took and
-/// whether it was killed at the timeout. Each agent's run type (`ClaudeRun`, `CodexRun`, ...)
-/// derefs to it and adds where the agent wrote its sessions.
+/// What one run of a command (an agent's CLI, the browser tests) left: its output (also as
+/// text), how long it took and whether it was killed at the timeout. Each agent's run type
+/// (`ClaudeRun`, `CodexRun`, ...) derefs to it (`agent_run!`) and adds where the agent wrote
+/// its sessions.
 #[derive(Debug)]
-pub struct AgentProcess {
+pub struct ProcessRun {
     pub output: Output,
     pub stdout: String,
     pub stderr: String,
@@ -55,13 +56,13 @@ pub struct AgentProcess {
     pub what: &'static str,
 }
 
-impl AgentProcess {
+impl ProcessRun {
     /// Exited 0 before the timeout.
     pub fn success(&self) -> bool {
         !self.timed_out && self.output.status.success()
     }
 
-    /// Panics (printing stdout/stderr) unless the agent exited 0 in time.
+    /// Panics (printing stdout/stderr) unless the command exited 0 in time.
     #[track_caller]
     pub fn assert_success(&self) {
         assert!(
@@ -86,9 +87,34 @@ impl AgentProcess {
     }
 }
 
+/// For an agent's run type (a struct with a `process: ProcessRun` field): `Deref` to that
+/// [`ProcessRun`] (`run.stdout`, `run.success()`, ...) and an `assert_success` that returns
+/// the run, for chaining.
+macro_rules! agent_run {
+    ($run:ident) => {
+        impl std::ops::Deref for $run {
+            type Target = $crate::process::ProcessRun;
+
+            fn deref(&self) -> &Self::Target {
+                &self.process
+            }
+        }
+
+        impl $run {
+            /// Panics (printing stdout/stderr) unless the agent exited 0 in time.
+            #[track_caller]
+            pub fn assert_success(self) -> Self {
+                self.process.assert_success();
+                self
+            }
+        }
+    };
+}
+pub(crate) use agent_run;
+
 /// Runs `cmd` (prepared by [`minimal_env`]) to completion or until `timeout`, then kills its
 /// process group.
-pub(crate) fn run(mut cmd: Command, timeout: Duration, what: &'static str) -> AgentProcess {
+pub(crate) fn run(mut cmd: Command, timeout: Duration, what: &'static str) -> ProcessRun {
     let started = Instant::now();
     let mut child = cmd
         .spawn()
@@ -137,7 +163,7 @@ pub(crate) fn run(mut cmd: Command, timeout: Duration, what: &'static str) -> Ag
         stdout: join(stdout),
         stderr: join(stderr),
     };
-    AgentProcess {
+    ProcessRun {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         output,
