@@ -58,6 +58,11 @@ export function setChildren(el, nodes) {
   return el;
 }
 
+/** Set an element's text only when it differs: a write of the same text would still replace its text node (and a selection in it). */
+export function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;

@@ -2,7 +2,7 @@
 // the query language's filters (docs/search.md), answered by a live `search`
 // subscription: the best hits, then new matching items as agents write them.
 
-import { h, clear, setChildren, providerBadge, relativeTime, PROVIDERS } from "../dom.js";
+import { h, clear, setChildren, setText, providerBadge, relativeTime, PROVIDERS } from "../dom.js";
 
 const KINDS = ["user", "assistant", "reasoning", "tool", "plan", "error"];
 const LIMIT = 100;
@@ -55,7 +55,9 @@ export function mountSearch(root, { rpc, params, setParams }) {
   // selection or a pending click on them) instead of being redrawn.
   let drawn = new WeakMap();
   let timer = 0;
-  let arrivals = 0;       // live matches seen, to order them newest first
+  // Live matches seen: a hit's `arrived` is its number (0 for the best hits
+  // of the snapshot), which puts live matches on top, newest first.
+  let arrivals = 0;
 
   function changed() {
     clearTimeout(timer);
@@ -80,10 +82,10 @@ export function mountSearch(root, { rpc, params, setParams }) {
       if (d.snapshot) hits = new Map();
       for (const hit of d.hits || []) {
         const old = hits.get(hit.item_id);
-        const fresh = !d.snapshot && (!old || old.fresh);
+        const live = !d.snapshot && (!old || old.arrived > 0);
         // A live match moves to the end of the map: the newest last.
         hits.delete(hit.item_id);
-        hits.set(hit.item_id, { ...hit, fresh, arrived: fresh ? ++arrivals : 0 });
+        hits.set(hit.item_id, { ...hit, arrived: live ? ++arrivals : 0 });
       }
       dropOldLive();
       show(query);
@@ -99,17 +101,17 @@ export function mountSearch(root, { rpc, params, setParams }) {
   /** A page left open while agents write keeps the newest LIMIT live matches. */
   function dropOldLive() {
     let live = 0;
-    for (const hit of hits.values()) live += hit.fresh;
+    for (const hit of hits.values()) if (hit.arrived) live++;
     for (const [id, hit] of hits) {
       if (live <= LIMIT) break;
-      if (hit.fresh) { hits.delete(id); live--; }
+      if (hit.arrived) { hits.delete(id); live--; }
     }
   }
 
   function show(query) {
     // Snapshot hits are best first; live matches go on top, newest first.
     const list = [...hits.values()].sort((a, b) => (b.arrived - a.arrived) || (b.score - a.score));
-    summary.textContent = `${list.length}${list.length >= LIMIT ? "+" : ""} hits for ${query}`;
+    setText(summary, `${list.length}${list.length >= LIMIT ? "+" : ""} hits for ${query}`);
     const els = list.map((hit) => {
       let el = drawn.get(hit);
       if (!el) { el = renderHit(hit); drawn.set(hit, el); }
@@ -120,7 +122,7 @@ export function mountSearch(root, { rpc, params, setParams }) {
 
   function renderHit(hit) {
     const href = `#/thread/${encodeURIComponent(hit.thread_id)}?item=${encodeURIComponent(hit.item_id)}&seq=${hit.seq}`;
-    return h("li.hit", hit.fresh ? { class: "fresh" } : null,
+    return h("li.hit", hit.arrived ? { class: "fresh" } : null,
       h("a.hit-link", { href },
         h("div.hit-head",
           providerBadge(hit.provider),

@@ -4,7 +4,7 @@
 // notifications; the status document's `jobs` after a reload). Everything is
 // made once and updated in place: pushes come up to 4 times a second.
 
-import { h, clear, setChildren, formatInt, formatBytes, relativeTime, providerBadge } from "../dom.js";
+import { h, clear, setChildren, setText, formatInt, formatBytes, relativeTime, providerBadge } from "../dom.js";
 
 export function mountStatus(root, { rpc }) {
   const summary = h("div.status-summary");
@@ -179,7 +179,7 @@ export function mountStatus(root, { rpc }) {
     const value = String(Math.min(1, fraction));
     if (row.bar.getAttribute("value") !== value) row.bar.setAttribute("value", value);
     row.li.className = `job job-${j.state}`;
-    if (row.li.dataset.state !== j.state) row.li.dataset.state = j.state;
+    row.li.dataset.state = j.state;
     setText(row.figures, `${formatInt(j.files_done)}/${formatInt(j.files_total)} files · ${formatBytes(j.bytes_done)}/${formatBytes(j.bytes_total)}`);
     setText(row.state, j.state);
     setText(row.error, j.error || "");
@@ -200,9 +200,4 @@ export function mountStatus(root, { rpc }) {
       rpc.removeEventListener("job", onJob);
     },
   };
-}
-
-/** Set an element's text only when it differs (a same-text write would still replace its text node). */
-function setText(el, text) {
-  if (el.textContent !== text) el.textContent = text;
 }
